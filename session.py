@@ -1,0 +1,111 @@
+# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
+# [ops](ops.html) · **[session](session.html)** · [tf_test](tf_test.html)
+#
+# # session.py: running the graph
+#
+# A `Session` evaluates tensors of one graph and keeps the graph's state:
+# `sess.state` maps each variable to its current value. `sess.run(fetches)`
+# answers the question "what are these tensors worth now?". A tensor's
+# value comes from the first of these that applies:
+#
+# 1. the **feed**: `feed_dict` gives it a value for this run only, which
+#    overrides everything else, even an op;
+# 2. its **op**, computed from the values of the op's inputs;
+# 3. the **state**, for a variable that has been read or assigned before;
+# 4. its **initial value**, copied into the state the first time it is read.
+#
+# A tensor with none of these is a placeholder nobody fed, and the run
+# stops with an error naming it.
+import numpy as np
+
+from tensor import Tensor
+
+
+class Session:
+    def __init__(self, graph):
+        self.graph = graph
+        self.state = {}
+        self.plans = {}
+        self.updates = {}
+
+    # ## Planning a run
+    #
+    # Training runs the same fetches thousands of times, so everything that
+    # does not change from one run to the next is worked out once and kept:
+    # a *plan* for each combination of fetched and fed tensors. It lists the
+    # variables to read and the ops to compute, in an order in which every
+    # op comes after its inputs, and only the ops the fetches need: an op
+    # whose output is fed, or that no fetch depends on, is left out.
+    #
+    # The order comes from a depth-first walk back from the fetches. Written
+    # recursively it would fail on a deep graph (Python stops at 1,000 nested
+    # calls, and a chain of ops can be 100,000 long), so the walk keeps its
+    # own stack. A tensor is pushed twice: once to visit its inputs, and
+    # once more, beneath them, to be appended to the order after them.
+    def plan(self, fetches, fed):
+        for t in [*fetches, *fed]:
+            if not isinstance(t, Tensor) or t.graph is not self.graph:
+                raise ValueError(f"{t!r} is not a tensor of this session's graph")
+        order, seen = [], set(fed)
+        stack = [(t, False) for t in reversed(fetches)]
+        while stack:
+            t, inputs_done = stack.pop()
+            if inputs_done:
+                order.append(t)
+            elif t not in seen:
+                seen.add(t)
+                stack.append((t, True))
+                if t.op is not None:
+                    stack.extend((x, False) for x in reversed(t.op.inputs))
+        variables = [t for t in order if t.op is None]
+        for t in variables:
+            if t.initial_value is None:
+                raise ValueError(f"{t} has no value: feed it, as in feed_dict={{{t}: value}}")
+        steps = [(t.op.compute, t.op.inputs, t) for t in order if t.op is not None]
+        return variables, steps
+
+    # ## Running
+    #
+    # `run` takes a list of tensors and returns a list of their values, or
+    # takes one tensor and returns its value alone, as TensorFlow does.
+    #
+    # `values` holds every value computed in this run, so each tensor is
+    # computed at most once however many ops use it. Assignments do not
+    # touch `self.state` directly: they (and first reads of initial values)
+    # go into `self.updates`, which is applied only when the whole run has
+    # succeeded. A run that raises leaves the state exactly as it was.
+    def run(self, tensors, feed_dict=None):
+        fetches = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+        feeds = feed_dict or {}
+        key = (tuple(fetches), frozenset(feeds))
+        if key not in self.plans:
+            self.plans[key] = self.plan(fetches, feeds)
+        variables, steps = self.plans[key]
+
+        values = {t: self.feed_value(t, value) for t, value in feeds.items()}
+        self.updates = updates = {}
+        for t in variables:
+            if t in self.state:
+                values[t] = self.state[t]
+            else:
+                values[t] = updates[t] = np.array(t.initial_value)
+        try:
+            for compute, inputs, output in steps:
+                values[output] = compute(self, *[values[x] for x in inputs])
+        except Exception as error:
+            op = output.op
+            shapes = [np.shape(values[x]) for x in inputs]
+            raise RuntimeError(f"{output} failed in {op.describe(shapes)}: {error}") from error
+        self.state.update(updates)
+
+        results = [values[t] for t in fetches]
+        return results[0] if isinstance(tensors, Tensor) else results
+
+    # A fed value must fit the tensor's static shape, if it has one: the
+    # backward pass was built for that shape, and left out the summing back
+    # that another shape would need.
+    def feed_value(self, t, value):
+        value = np.array(value)
+        if t.shape is not None and value.shape != t.shape:
+            raise ValueError(f"cannot feed a value of shape {value.shape} to {t} of shape {t.shape}")
+        return value

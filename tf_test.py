@@ -1,0 +1,167 @@
+# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
+# [ops](ops.html) · [session](session.html) · **[tf_test](tf_test.html)**
+#
+# # tf_test.py: the same network in TensorFlow
+#
+# This page trains main.py's XOR network a second time, now with real
+# TensorFlow, so the two can be read side by side. It uses `tf.compat.v1`, the
+# graph-mode API that TensorFlow 2 still ships, because that is the API our
+# engine copies: build a graph first, then ask a session to run pieces of it.
+# Every line below has a counterpart in main.py, and the comments name it.
+#
+# TensorFlow is an optional dependency. Install it with
+# `pip install -r requirements-tf.txt`, then run `python tf_test.py`. Started
+# from the same weights, it prints the same losses as `python main.py`.
+import os
+
+import numpy as np
+from tqdm import tqdm
+
+# Two settings must be made before TensorFlow is imported. The first raises
+# the log threshold of TensorFlow's C++ core, which otherwise greets us with
+# notes about the CPU it found. The second turns off the oneDNN kernels, an
+# Intel library that may reorder floating-point sums; without it TensorFlow
+# uses its plain kernels and says nothing about it at start-up. A value set
+# in your shell wins over both.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+# Importing TensorFlow is the one step that may fail. Rather than crash, we
+# leave `tf` as None and explain at the bottom of the page how to install it;
+# the parity tests check the same name and skip themselves.
+try:
+    import tensorflow as tf
+except ImportError:
+    tf = None
+
+# ## The data
+#
+# The four XOR inputs, one per row, and the four targets as a single row.
+# These are the exact arrays main.py uses; the model compares the column
+# `transpose(y)` with the network's output.
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+y = np.array([[0, 1, 1, 0]], dtype=float)
+
+
+# ## The starting weights
+#
+# With the seed fixed at 67, NumPy draws the same two matrices as main.py: a
+# 2×4 layer from the inputs to four hidden units and a 4×1 layer from those
+# units to the output. Drawing them with NumPy, not with TensorFlow's own
+# random ops, is what lets both programs begin at the same point.
+def initial_weights():
+    np.random.seed(67)
+    weights0 = np.random.normal(size=(2, 4))
+    weights1 = np.random.normal(size=(4, 1))
+    return weights0, weights1
+
+
+# ## The model
+#
+# `build_model` is the TensorFlow twin of `build_model` in main.py. It takes
+# the starting weights and a dtype and returns the graph together with the
+# tensors we run. The tests call this same function, so the script and the
+# tests cannot describe two different models.
+#
+# The default dtype is float64, the precision NumPy gives our engine. With
+# both sides in float64 the losses agree to about 1e-14. Pass `"float32"`, the
+# dtype of the classic TensorFlow examples, and they agree only to about 1e-6.
+def build_model(weights0, weights1, dtype="float64"):
+    # Our engine keeps one `Graph` per model, and so does TensorFlow. Making a
+    # `tf.Graph` explicitly and building inside `as_default()` keeps this
+    # model away from TensorFlow's global state, so importing this module
+    # changes nothing for anyone else.
+    graph = tf.Graph()
+    with graph.as_default():
+        # `graph.tensor(X)` in our engine gives a tensor whose value is known
+        # when the graph is built. For data that never changes TensorFlow has
+        # `tf.constant`. (Data fed on every run would be a
+        # `tf.compat.v1.placeholder`, our `graph.tensor()` with no value.)
+        inputs = tf.constant(X, dtype=dtype)
+        targets = tf.constant(y, dtype=dtype)
+
+        # The weights are variables: tensors whose value lives in the session
+        # and survives from one run to the next. In our engine that is
+        # `graph.tensor(weights0)`, whose value the session copies into
+        # `sess.state` the first time it is read.
+        w0 = tf.compat.v1.Variable(weights0, dtype=dtype)
+        w1 = tf.compat.v1.Variable(weights1, dtype=dtype)
+
+        # The forward pass, op for op: `tf.matmul` is our `dot` (the `@`
+        # operator), `tf.sigmoid` our `sigmoid`.
+        activations0 = tf.sigmoid(tf.matmul(inputs, w0))
+        activations1 = tf.sigmoid(tf.matmul(activations0, w1))
+
+        # The loss is the mean squared error. `tf.reduce_mean` with no axis
+        # averages every element to a scalar, exactly like our `mean`.
+        loss = tf.reduce_mean(tf.square(tf.transpose(targets) - activations1))
+
+        # `tf.gradients` is `graph.gradients`. It walks back from the loss and
+        # adds the ops that compute d(loss)/d(w) to this same graph, then hands
+        # back one gradient tensor per variable. Nothing is computed yet.
+        grad0, grad1 = tf.compat.v1.gradients(loss, [w0, w1])
+
+        # One step of gradient descent with a learning rate of 1. `tf.assign`
+        # is our `graph.assign`: an op that, when run, writes a new value into
+        # the variable. `tf.group` is our `graph.group`: an op with no value of
+        # its own that makes both assignments run together.
+        update = tf.group(
+            tf.compat.v1.assign(w0, w0 - grad0),
+            tf.compat.v1.assign(w1, w1 - grad1),
+        )
+
+        # Here the engines differ. TensorFlow does not read a variable's
+        # starting value on its own; a session must first run this op, which
+        # assigns every variable its initial value. Our session does that
+        # quietly on the first read.
+        init = tf.compat.v1.global_variables_initializer()
+
+    return graph, init, loss, update, activations1
+
+
+# ## Training
+#
+# The loop is main.py's `train`, line for line. A `tf.compat.v1.Session` is
+# our `Session`: it holds the variables' values, and `run` evaluates the
+# tensors it is given, computing each op they need once per call. Running
+# `update` trains; fetching `loss` in the same call reports the loss of the
+# weights the epoch started from, since both come from the same reads.
+# Formatting the bar's text costs more than an epoch of this tiny network,
+# so it is refreshed every 100 epochs.
+def train(epochs=10_000):
+    graph, init, loss, update, output = build_model(*initial_weights())
+    with tf.compat.v1.Session(graph=graph) as sess:
+        sess.run(init)
+        bar = tqdm(range(epochs))
+        for epoch in bar:
+            _, value = sess.run([update, loss])
+            if epoch == 0:
+                first = value
+            if epoch % 100 == 0 or epoch == epochs - 1:
+                bar.set_description(f"loss {value:.6f}", refresh=False)
+        bar.close()
+
+        # ## What the network learned
+        #
+        # The same report as main.py: the loss in the first and last epochs,
+        # the loss of the trained weights, and for each input pair its XOR
+        # beside the network's answer, which should be close to it.
+        print(f"loss in the first epoch: {first:.12f}")
+        print(f"loss in the last epoch:  {value:.12f}")
+        print(f"loss after training:     {sess.run(loss):.12f}")
+        predictions = sess.run(output)[:, 0]
+        print("\n x1  x2  XOR  network")
+        for (x1, x2), target, prediction in zip(X, y[0], predictions, strict=True):
+            print(f" {x1:.0f}   {x2:.0f}   {target:.0f}    {prediction:.4f}")
+
+
+# Without TensorFlow there is nothing to train: say how to get it and stop.
+if __name__ == "__main__":
+    if tf is None:
+        print("TensorFlow is not installed: pip install -r requirements-tf.txt")
+    else:
+        train()
+
+
+# That is the last page. To see how each of these TensorFlow calls works
+# inside, go back to [main](main.html) and read on from there.
