@@ -107,5 +107,5 @@ class Session:
     def feed_value(self, t, value):
         value = np.array(value)
         if t.shape is not None and value.shape != t.shape:
-            raise ValueError(f"cannot feed a value of shape {value.shape} to {t} of shape {t.shape}")
+            raise ValueError(f"cannot feed shape {value.shape} to {t}, whose shape is {t.shape}")
         return value
