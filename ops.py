@@ -80,12 +80,12 @@ class BaseOp:
 # does not emit it at all.
 class SumToOp(BaseOp):
     def compute(self, sess, x, like):
-        shape = np.shape(like)
-        if np.shape(x) == shape:
+        shape = like.shape
+        if x.shape == shape:
             return x
         # Broadcasting added leading axes and stretched axes of length 1; undo
         # both, the first by summing them away, the second keeping the axis.
-        x = np.sum(x, axis=tuple(range(np.ndim(x) - len(shape))))
+        x = np.sum(x, axis=tuple(range(x.ndim - len(shape))))
         stretched = tuple(i for i, n in enumerate(shape) if n == 1)
         return np.sum(x, axis=stretched, keepdims=True)
 
@@ -103,7 +103,7 @@ class SumToOp(BaseOp):
 # it to make its starting seed: ones shaped like `y`.
 class BroadcastToOp(BaseOp):
     def compute(self, sess, x, like):
-        return np.broadcast_to(x, np.shape(like))
+        return np.broadcast_to(x, like.shape)
 
     def infer_shape(self, x, like):
         return like
@@ -208,7 +208,7 @@ class SigmoidOp(BaseOp):
 # `dot` accepts exactly two 2-D inputs.
 class DotOp(BaseOp):
     def compute(self, sess, a, b):
-        if np.ndim(a) != 2 or np.ndim(b) != 2:
+        if a.ndim != 2 or b.ndim != 2:
             raise ValueError("dot multiplies two 2-D matrices")
         return np.dot(a, b)
 
@@ -226,7 +226,7 @@ class DotOp(BaseOp):
 # Transposing only moves elements, so the gradient moves back the same way.
 class TransposeOp(BaseOp):
     def compute(self, sess, x):
-        return np.transpose(x)
+        return x.T
 
     def infer_shape(self, x):
         return x[::-1]
@@ -242,7 +242,7 @@ class TransposeOp(BaseOp):
 # `SpreadOp` hands those shares out.
 class MeanOp(BaseOp):
     def compute(self, sess, x):
-        return np.mean(x)
+        return np.sum(x) / x.size
 
     def infer_shape(self, x):
         return ()
@@ -257,7 +257,7 @@ class MeanOp(BaseOp):
 # other's backward step.
 class SpreadOp(BaseOp):
     def compute(self, sess, grad, like):
-        return np.full(np.shape(like), grad / np.size(like))
+        return np.full(like.shape, grad / like.size)
 
     def infer_shape(self, grad, like):
         return like
@@ -282,9 +282,9 @@ class AssignOp(BaseOp):
             raise ValueError(f"assign needs a variable to write to, not {a}")
 
     def compute(self, sess, a, b):
-        if np.shape(a) != np.shape(b):
-            raise ValueError(f"cannot assign a value of shape {np.shape(b)} "
-                             f"to {self.inputs[0]} of shape {np.shape(a)}")
+        if a.shape != b.shape:
+            raise ValueError(f"cannot assign a value of shape {b.shape} "
+                             f"to {self.inputs[0]} of shape {a.shape}")
         sess.updates[self.inputs[0]] = b
         return b
 

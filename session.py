@@ -78,9 +78,10 @@ class Session:
         fetches = [tensors] if isinstance(tensors, Tensor) else list(tensors)
         feeds = feed_dict or {}
         key = (tuple(fetches), frozenset(feeds))
-        if key not in self.plans:
-            self.plans[key] = self.plan(fetches, feeds)
-        variables, steps = self.plans[key]
+        try:
+            variables, steps = self.plans[key]
+        except (KeyError, TypeError):  # TypeError: an unhashable fetch, which plan() refuses
+            variables, steps = self.plans[key] = self.plan(fetches, feeds)
 
         values = {t: self.feed_value(t, value) for t, value in feeds.items()}
         self.updates = updates = {}
@@ -89,9 +90,10 @@ class Session:
                 values[t] = self.state[t]
             else:
                 values[t] = updates[t] = np.array(t.initial_value)
+        read = values.__getitem__
         try:
             for compute, inputs, output in steps:
-                values[output] = compute(self, *[values[x] for x in inputs])
+                values[output] = compute(self, *map(read, inputs))
         except Exception as error:
             op = output.op
             shapes = [np.shape(values[x]) for x in inputs]

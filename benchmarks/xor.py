@@ -1,0 +1,168 @@
+"""Time one training step of main.py's XOR model, ours against NumPy and others.
+
+A step is what main.py does 10,000 times: `sess.run([update, loss])`, that is
+the forward pass, the backward pass and the weight update, with the loss
+fetched. The same step is written by hand in NumPy (the floor for any engine
+that calls NumPy once per operation) and, when they are installed, in
+TensorFlow's compat.v1 Session, PyTorch eager mode and JAX with the whole
+step jitted. Everything runs in float64 from the same initial weights.
+
+The contenders take turns: each round times a batch of steps of every one of
+them, so a slow patch of a shared machine hits all of them alike. We report
+each one's median time per step, and the median over rounds of its ratio to
+NumPy in the same round.
+
+    python benchmarks/xor.py [--rounds 30] [--steps 300]
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from main import X, build_model, initial_weights, y  # noqa: E402
+from session import Session  # noqa: E402
+
+
+def ours():
+    loss, update, _ = build_model(*initial_weights())
+    sess = Session(loss.graph)
+    fetches = [update, loss]
+    return lambda: sess.run(fetches)[1]
+
+
+# The whole step by hand: the forward pass, the chain rule worked out on
+# paper, and the update. About 25 NumPy calls.
+def numpy_by_hand():
+    w0, w1 = initial_weights()
+    weights = [w0, w1]
+    targets = y.T
+
+    def sigmoid(x):
+        return 1 / (1 + np.exp(-x))
+
+    def step():
+        w0, w1 = weights
+        a0 = sigmoid(X @ w0)
+        a1 = sigmoid(a0 @ w1)
+        diff = targets - a1
+        loss = np.mean(diff * diff)
+        d1 = (-2 / diff.size) * diff * a1 * (1 - a1)
+        d0 = (d1 @ w1.T) * a0 * (1 - a0)
+        weights[0] = w0 - X.T @ d0
+        weights[1] = w1 - a0.T @ d1
+        return loss
+
+    return step
+
+
+def tensorflow():
+    import tensorflow as tf  # noqa: F401  (skip quietly without it)
+
+    import tf_test
+
+    graph, init, loss, update, _ = tf_test.build_model(*initial_weights())
+    sess = tf_test.tf.compat.v1.Session(graph=graph)
+    sess.run(init)
+    return lambda: sess.run([update, loss])[1]
+
+
+def pytorch():
+    import torch
+
+    torch.set_num_threads(1)
+    inputs, targets = torch.tensor(X), torch.tensor(y.T)
+    w0, w1 = (torch.tensor(w, requires_grad=True) for w in initial_weights())
+
+    def step():
+        a1 = torch.sigmoid(torch.sigmoid(inputs @ w0) @ w1)
+        loss = torch.mean(torch.square(targets - a1))
+        g0, g1 = torch.autograd.grad(loss, [w0, w1])
+        with torch.no_grad():
+            w0.sub_(g0)
+            w1.sub_(g1)
+        return loss.item()
+
+    return step
+
+
+def jax_jit():
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    inputs, targets = jnp.asarray(X), jnp.asarray(y.T)
+
+    def loss_fn(weights):
+        w0, w1 = weights
+        a1 = jax.nn.sigmoid(jax.nn.sigmoid(inputs @ w0) @ w1)
+        return jnp.mean(jnp.square(targets - a1))
+
+    @jax.jit
+    def update(weights):
+        loss, grads = jax.value_and_grad(loss_fn)(weights)
+        return [w - g for w, g in zip(weights, grads)], loss
+
+    weights = [jnp.asarray(w) for w in initial_weights()]
+
+    def step():
+        nonlocal weights
+        weights, loss = update(weights)
+        return float(loss)
+
+    return step
+
+
+CONTENDERS = {
+    "ours": ours,
+    "numpy by hand": numpy_by_hand,
+    "tensorflow compat.v1": tensorflow,
+    "pytorch eager": pytorch,
+    "jax jit": jax_jit,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=300)
+    args = parser.parse_args()
+
+    steps = {}
+    for name, make in CONTENDERS.items():
+        try:
+            steps[name] = make()
+        except ImportError:
+            continue
+        # Every contender must be computing the same thing: the first loss
+        # of this model is 0.400740028636.
+        first = steps[name]()
+        assert abs(first - 0.400740028636) < 1e-9, (name, first)
+        for _ in range(args.steps):  # warm up (and let JAX compile)
+            steps[name]()
+
+    times = {name: [] for name in steps}
+    for _ in range(args.rounds):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            for _ in range(args.steps):
+                step()
+            times[name].append((time.perf_counter() - start) / args.steps * 1e6)
+
+    base = times["numpy by hand"]
+    print(f"{args.rounds} rounds of {args.steps} steps; median time per step, and the median")
+    print("over rounds of the ratio to the NumPy step timed in the same round\n")
+    print(f"| {'step':22} | {'µs per step':>11} | {'× NumPy':>7} |")
+    print(f"| {'-' * 22} | {'-' * 11}:| {'-' * 7}:|")
+    for name, ts in times.items():
+        ratio = statistics.median(t / b for t, b in zip(ts, base))
+        print(f"| {name:22} | {statistics.median(ts):11.1f} | {ratio:7.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""The one gradient checker every test shares: central finite differences.
+
+A symbolic gradient is only as trustworthy as the rules that built it, so we
+never check it against another formula. We check it against the definition of
+a derivative instead: nudge one input element by a tiny step `eps` either way
+and watch how the output moves,
+
+    ∂f/∂x_i ≈ (f(x + eps·e_i) − f(x − eps·e_i)) / (2·eps).
+
+The error of this estimate shrinks like eps², so in float64 with eps = 1e-6 it
+agrees with the true derivative to about 1e-9 for the smooth functions we
+test; a tolerance of 1e-6 leaves a wide margin and still catches any wrong
+rule (a wrong rule is off by something of order 1, not 1e-6).
+"""
+
+import numpy as np
+
+from graph import Graph
+from session import Session
+
+EPS = 1e-6
+RTOL = ATOL = 1e-6
+
+
+def numeric_gradient(f, x, eps=EPS):
+    """The gradient of sum(f(x)) with respect to the array x, by central
+    differences: one pair of evaluations of f per element of x."""
+    x = np.array(x, dtype=float)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[i] = eps
+        grad[i] = (np.sum(f(x + step)) - np.sum(f(x - step))) / (2 * eps)
+    return grad
+
+
+def check_gradients(build, *values, placeholders=False):
+    """Build `y = build(*xs)` from one tensor per value, and assert that every
+    gradient `graph.gradients(y, xs)` returns has exactly its x's shape and
+    matches central finite differences of y.
+
+    With `placeholders=False` each x is a variable holding its value (so
+    every static shape is known); with `placeholders=True` each x is a
+    placeholder fed its value (shapes known only at run time). The two take
+    different paths through the engine, so tests usually check both.
+
+    The finite differences evaluate the same graph with nudged inputs, fed in
+    through feed_dict (a feed overrides a variable too). The forward values
+    themselves are checked against NumPy in test_ops.py.
+
+    Returns the gradients' values, for tests that want to look further.
+    """
+    values = [np.array(v, dtype=float) for v in values]
+    graph = Graph()
+    if placeholders:
+        xs = [graph.tensor() for _ in values]
+    else:
+        xs = [graph.tensor(v) for v in values]
+    feed = dict(zip(xs, values))
+    y = build(*xs)
+    grads = graph.gradients(y, xs)
+    assert all(g is not None for g in grads), "y depends on every x here"
+    sess = Session(graph)
+    got = sess.run(grads, feed)
+
+    for i, (x, value) in enumerate(zip(xs, values)):
+
+        def y_at(nudged, x=x):
+            return sess.run(y, {**feed, x: nudged})
+
+        expected = numeric_gradient(y_at, value)
+        assert np.shape(got[i]) == value.shape, f"gradient {i} has the wrong shape"
+        np.testing.assert_allclose(got[i], expected, rtol=RTOL, atol=ATOL,
+                                   err_msg=f"gradient {i}")
+    return got
+
+
+def derivative_of(f, i=0):
+    """Turn `f(*xs) -> y` into `build(*xs) -> ∂sum(y)/∂xs[i]`, a gradient
+    tensor, so that `check_gradients` can differentiate it once more."""
+
+    def build(*xs):
+        return xs[0].graph.gradients(f(*xs), [xs[i]])[0]
+
+    return build
