@@ -43,78 +43,80 @@ class Graph:
         return Tensor(initial_value, op, self)
 
     # Every op passes its inputs through `convert`, which is why `x + 1`
-    # works: the 1 becomes a variable holding 1. A tensor of another graph is
-    # refused here, when the mistake is made, rather than at run time.
+    # works: the 1 becomes a constant, a variable that nothing will assign
+    # to. A tensor of another graph is refused here, when the mistake is
+    # made, rather than at run time.
     def convert(self, value):
         if not isinstance(value, Tensor):
-            return self.tensor(value)
+            constant = self.tensor(value)
+            constant.constant = True
+            return constant
         if value.graph is not self:
             raise ValueError(f"{value} belongs to another graph")
         return value
 
     # ## Building ops
     #
-    # Each method adds one op and returns its output tensor. ops.py says
-    # what each one computes and how it is differentiated.
+    # Each method adds one op and returns its output tensor; ops.py says what
+    # each op computes and how it is differentiated. All of them go through
+    # `op`, which first asks the op's class whether, given its inputs, it
+    # would hand one of them back unchanged: `x * 1` is `x`. If so, no op is
+    # built at all. Users rarely write `x * 1`, but `gradients` would write
+    # such steps all the time (see below).
+    def op(self, op_class, *inputs):
+        inputs = [self.convert(x) for x in inputs]
+        unchanged = op_class.unchanged(*inputs)
+        if unchanged is not None:
+            return unchanged
+        return op_class(inputs, self).output
+
     def add(self, a, b):
-        return AddOp([a, b], self).output
+        return self.op(AddOp, a, b)
 
     def sub(self, a, b):
-        return SubOp([a, b], self).output
+        return self.op(SubOp, a, b)
 
     def mul(self, a, b):
-        return MulOp([a, b], self).output
+        return self.op(MulOp, a, b)
 
     def div(self, a, b):
-        return DivOp([a, b], self).output
+        return self.op(DivOp, a, b)
 
     def neg(self, x):
-        return NegOp([x], self).output
+        return self.op(NegOp, x)
 
     def square(self, x):
-        return SquareOp([x], self).output
+        return self.op(SquareOp, x)
 
     def sigmoid(self, x):
-        return SigmoidOp([x], self).output
+        return self.op(SigmoidOp, x)
 
     def dot(self, a, b):
-        return DotOp([a, b], self).output
+        return self.op(DotOp, a, b)
 
     def transpose(self, x):
-        return TransposeOp([x], self).output
+        return self.op(TransposeOp, x)
 
     def mean(self, x):
-        return MeanOp([x], self).output
+        return self.op(MeanOp, x)
 
     def assign(self, a, b):
-        return AssignOp([a, b], self).output
+        return self.op(AssignOp, a, b)
 
     def group(self, inputs):
-        return GroupOp(inputs, self).output
+        return self.op(GroupOp, *inputs)
 
-    # The three ops that only backward passes need: `spread` shares a
-    # gradient out over a shape (mean's gradient), `sum_to` and
-    # `broadcast_to` move a tensor between a broadcast shape and the shape
-    # it came from.
-    #
-    # A reshaping op whose input already has the target shape would hand the
-    # input back unchanged. When both shapes are known while building we
-    # can see that coming and skip the op: in a model with fixed shapes,
-    # like main.py's, no gradient needs any summing back at all.
+    # Three ops that only backward passes need: `spread` shares a gradient
+    # out over a shape (mean's gradient), and `sum_to` and `broadcast_to`
+    # move a tensor between a broadcast shape and the shape it came from.
     def spread(self, grad, like):
-        return SpreadOp([grad, like], self).output
+        return self.op(SpreadOp, grad, like)
 
     def sum_to(self, x, like):
-        return self.to_shape(SumToOp, x, like)
+        return self.op(SumToOp, x, like)
 
     def broadcast_to(self, x, like):
-        return self.to_shape(BroadcastToOp, x, like)
-
-    def to_shape(self, op_class, x, like):
-        x, like = self.convert(x), self.convert(like)
-        if x.shape is not None and x.shape == like.shape:
-            return x
-        return op_class([x, like], self).output
+        return self.op(BroadcastToOp, x, like)
 
     # ## Gradients
     #

@@ -60,8 +60,27 @@ class BaseOp:
     def infer_shape(self, *shapes):
         return np.broadcast_shapes(*shapes)
 
+    # Most ops always compute something new. The few that can be seen, from
+    # their inputs alone, to give one input back unchanged say which one
+    # here, and `graph.op` then builds nothing.
+    @staticmethod
+    def unchanged(*inputs):
+        return None
+
     def gradient(self, grad):
         raise ValueError(f"{self.output} ({self.kind}) has no gradient")
+
+
+# A constant one: multiplying or dividing by it changes nothing. Only
+# constants qualify: a variable holding 1 now may hold 2 after an `assign`.
+def is_one(t):
+    return t.constant and np.ndim(t.initial_value) == 0 and t.initial_value == 1
+
+
+# Where both shapes are known while building and are equal, `sum_to` and
+# `broadcast_to` have nothing to do.
+def same_shape(x, like):
+    return x if x.shape is not None and x.shape == like.shape else None
 
 
 # ## Broadcasting, and summing back
@@ -89,6 +108,8 @@ class SumToOp(BaseOp):
         stretched = tuple(i for i, n in enumerate(shape) if n == 1)
         return np.sum(x, axis=stretched, keepdims=True)
 
+    unchanged = staticmethod(same_shape)
+
     def infer_shape(self, x, like):
         return like
 
@@ -104,6 +125,8 @@ class SumToOp(BaseOp):
 class BroadcastToOp(BaseOp):
     def compute(self, sess, x, like):
         return np.broadcast_to(x, like.shape)
+
+    unchanged = staticmethod(same_shape)
 
     def infer_shape(self, x, like):
         return like
@@ -141,6 +164,10 @@ class MulOp(BaseOp):
     def compute(self, sess, a, b):
         return a * b
 
+    @staticmethod
+    def unchanged(a, b):
+        return b if is_one(a) else a if is_one(b) else None
+
     def gradient(self, grad):
         a, b = self.inputs
         return [self.graph.sum_to(grad * b, a), self.graph.sum_to(grad * a, b)]
@@ -151,6 +178,10 @@ class MulOp(BaseOp):
 class DivOp(BaseOp):
     def compute(self, sess, a, b):
         return a / b
+
+    @staticmethod
+    def unchanged(a, b):
+        return a if is_one(b) else None
 
     def gradient(self, grad):
         a, b = self.inputs
@@ -278,7 +309,7 @@ class AssignOp(BaseOp):
     def __init__(self, inputs, graph):
         super().__init__(inputs, graph)
         a = self.inputs[0]
-        if a.op is not None or a.initial_value is None:
+        if a.op is not None or a.initial_value is None or a.constant:
             raise ValueError(f"assign needs a variable to write to, not {a}")
 
     def compute(self, sess, a, b):

@@ -30,6 +30,11 @@ class Tensor:
     # does.
     __array_ufunc__ = None
 
+    # `graph.convert` marks the tensors it makes from plain numbers as
+    # constants. Nothing else distinguishes them from variables, but knowing
+    # that a `1` will always be 1 lets the graph skip multiplying by it.
+    constant = False
+
     # Each graph numbers its tensors 1, 2, 3, ... in the order they are made.
     # The number only serves `repr`, so that an error can say *which*
     # placeholder was not fed.
@@ -44,8 +49,10 @@ class Tensor:
     def __repr__(self):
         if self.op is not None:
             kind = self.op.kind
+        elif self.initial_value is None:
+            kind = "placeholder"
         else:
-            kind = "placeholder" if self.initial_value is None else "variable"
+            kind = "constant" if self.constant else "variable"
         return f"{kind}#{self.number}"
 
     # ## Operators

@@ -1,0 +1,163 @@
+"""How building, differentiating and running a graph scale with its size.
+
+Two shapes of graph, each grown from 10 to 100,000 forward ops:
+
+- a plain chain, `t = t * c + one` level after level (two ops a level; `c`
+  is 1.0001, so neither the value nor the gradient overflows);
+- a diamond chain, `t = t * half + t * half` (three ops a level): every level
+  uses the one before it twice, along two paths that meet again. A backward
+  pass that forwards each partial gradient as soon as it arrives does twice
+  the work at every level, 2^n in all; ours must stay linear. The value and
+  the gradient stay exactly 1 at every level.
+
+For each graph we time building it, `graph.gradients(t, [x])`, the first
+`sess.run([t, grad])` (which plans the run: the session caches a plan per
+combination of fetches and feeds) and a later run (the median of a few),
+and divide each by the number of ops involved. Linear growth shows as a
+flat column of µs per op. `graph.count` counts the tensors a graph has
+made, so its growth during `gradients` is what the backward pass added.
+
+Everything runs at Python's default recursion limit: nothing may recurse
+once per op. Each size is measured several times, the two graphs taking
+turns, and the table shows medians.
+
+    python benchmarks/scale.py [--max 100000] [--rounds 3]
+"""
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from graph import Graph  # noqa: E402
+from session import Session  # noqa: E402
+
+SIZES = [10, 100, 1_000, 10_000, 100_000]
+
+
+# Each builder takes a graph, its input `x` and a number of forward ops,
+# and returns the output tensor and the gradient value we expect. The
+# constants are made once, before the loop, so that the loop adds op
+# outputs only and `graph.count` counts the forward ops exactly.
+def plain_chain(graph, x, size):
+    c, one = graph.tensor(1.0001), graph.tensor(1.0)
+    levels = max(1, size // 2)
+    start = graph.count
+    t = x
+    for _ in range(levels):
+        t = t * c + one
+    return t, graph.count - start, 1.0001**levels
+
+
+def diamond_chain(graph, x, size):
+    half = graph.tensor(0.5)
+    levels = max(1, size // 3)
+    start = graph.count
+    t = x
+    for _ in range(levels):
+        t = t * half + t * half
+    return t, graph.count - start, 1.0
+
+
+GRAPHS = {"plain chain": plain_chain, "diamond chain": diamond_chain}
+
+
+# The number of ops a run of `fetches` computes: every op output reachable
+# from them, found with an explicit stack (the graph is too deep to recurse).
+def ops_reachable(fetches):
+    seen, stack = set(), list(fetches)
+    while stack:
+        t = stack.pop()
+        if t not in seen:
+            seen.add(t)
+            if t.op is not None:
+                stack.extend(t.op.inputs)
+    return sum(1 for t in seen if t.op is not None)
+
+
+def measure(builder, size, later_runs):
+    graph = Graph()
+    x = graph.tensor(1.0)
+
+    start = time.perf_counter()
+    t, forward_ops, expected = builder(graph, x, size)
+    build = time.perf_counter() - start
+
+    before = graph.count
+    start = time.perf_counter()
+    (grad,) = graph.gradients(t, [x])
+    gradients = time.perf_counter() - start
+    added = graph.count - before
+
+    sess = Session(graph)
+    fetches = [t, grad]
+    start = time.perf_counter()
+    _, value = sess.run(fetches)
+    first = time.perf_counter() - start
+    assert abs(value - expected) <= 1e-9 * abs(expected), (value, expected)
+
+    later = []
+    for _ in range(later_runs):
+        start = time.perf_counter()
+        sess.run(fetches)
+        later.append(time.perf_counter() - start)
+
+    return {
+        "forward ops": forward_ops,
+        "added": added,
+        "ops run": ops_reachable(fetches),
+        "build": build,
+        "gradients": gradients,
+        "first run": first,
+        "later run": statistics.median(later),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max", type=int, default=100_000, help="largest number of forward ops")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements of each size")
+    args = parser.parse_args()
+    sizes = [n for n in SIZES if n <= args.max] or [args.max]
+
+    # Small graphs are quick and noisy: measure them more often.
+    results = {(name, n): [] for n in sizes for name in GRAPHS}
+    for round_ in range(args.rounds):
+        for n in sizes:
+            repeats = 1 if n >= 10_000 else 5
+            for _ in range(repeats):
+                for name, builder in GRAPHS.items():
+                    results[name, n].append(measure(builder, n, later_runs=5))
+                    gc.collect()  # free this graph before timing the next
+        print(f"round {round_ + 1} of {args.rounds} done", file=sys.stderr)
+
+    print(f"Python {sys.version.split()[0]}, recursion limit {sys.getrecursionlimit()}; "
+          f"medians of {args.rounds}+ measurements. Times in ms; µs/op divides")
+    print("gradients by the forward ops, and a run by the ops it computes (forward and")
+    print("backward).\n")
+    print("| graph | forward ops | tensors added by gradients | ops run | build ms "
+          "| gradients ms | first run ms | later run ms | gradients µs/op "
+          "| first run µs/op | later run µs/op |")
+    print("| --- |" + " ---: |" * 10)
+    for name in GRAPHS:
+        for n in sizes:
+            rows = results[name, n]
+
+            def med(key, rows=rows):
+                return statistics.median(r[key] for r in rows)
+
+            fwd, run_ops = rows[0]["forward ops"], rows[0]["ops run"]
+            print(f"| {name} | {fwd:,} | {rows[0]['added']:,} | {run_ops:,} "
+                  f"| {med('build') * 1e3:.2f} | {med('gradients') * 1e3:.2f} "
+                  f"| {med('first run') * 1e3:.2f} | {med('later run') * 1e3:.2f} "
+                  f"| {med('gradients') / fwd * 1e6:.2f} "
+                  f"| {med('first run') / run_ops * 1e6:.2f} "
+                  f"| {med('later run') / run_ops * 1e6:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
