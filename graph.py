@@ -3,11 +3,21 @@
 #
 # # graph.py: building the graph, and differentiating it
 #
-# A `Graph` owns tensors and the ops that connect them. Building one computes
-# nothing: `graph.add(a, b)` only records that some tensor will be `a + b`.
-# The arithmetic happens later, in a session (session.py). Keeping *what to
-# compute* apart from *computing it* is what lets `gradients` read the
-# whole computation and write its derivative as more graph.
+# A `Graph` owns tensors and the ops that connect them. Building one
+# computes nothing: `graph.add(a, b)` only records that some tensor will be
+# `a + b`, and returns that tensor. The arithmetic happens later, in a
+# session (session.py). Keeping *what to compute* apart from *computing it*
+# is what makes this page's main act possible: `gradients` reads the
+# recorded computation and writes its derivative, as more graph.
+#
+# Three kinds of objects make up a graph, each in a file of its own:
+#
+# - tensors (tensor.py), the nodes that carry values: placeholders to be
+#   fed, variables with a value, and the outputs of ops;
+# - ops (ops.py), the nodes that compute: an op takes input tensors and
+#   makes one output tensor, and knows its own derivative;
+# - the graph, this file, which makes both and holds the algorithm that
+#   ties the ops' derivatives together.
 from collections import deque
 from functools import reduce
 
@@ -31,21 +41,26 @@ from ops import (
 from tensor import Tensor
 
 
+# A graph keeps no list of its nodes: every tensor knows its op, and every
+# op its inputs, so the graph behind any tensor can be found by walking back
+# from it.
 class Graph:
+    # Its only state is a counter, which numbers its tensors so that error
+    # messages can tell them apart.
     def __init__(self):
         self.count = 0
 
     # ## Tensors
     #
     # With neither argument the new tensor is a placeholder; with a value, a
-    # variable; with an op, that op's output (only `BaseOp` passes one).
+    # variable; with an op, that op's output (only ops pass one).
     def tensor(self, initial_value=None, op=None):
         return Tensor(initial_value, op, self)
 
     # Every op passes its inputs through `convert`, which is why `x + 1`
     # works: the 1 becomes a constant, a variable that nothing will assign
     # to. A tensor of another graph is refused here, when the mistake is
-    # made, rather than at run time.
+    # made, rather than later at run time.
     def convert(self, value):
         if not isinstance(value, Tensor):
             constant = self.tensor(value)
@@ -57,12 +72,11 @@ class Graph:
 
     # ## Building ops
     #
-    # Each method adds one op and returns its output tensor; ops.py says what
-    # each op computes and how it is differentiated. All of them go through
-    # `op`, which first asks the op's class whether, given its inputs, it
-    # would hand one of them back unchanged: `x * 1` is `x`. If so, no op is
-    # built at all. Users rarely write `x * 1`, but `gradients` would write
-    # such steps all the time (see below).
+    # Every op is built by `op`. It first asks the op's class whether, given
+    # these inputs, the op would hand one of them straight back: `x * 1` is
+    # `x`, and summing a gradient back to the shape it already has leaves it
+    # as it is. Then no op is built at all. Users rarely write `x * 1`, but
+    # `gradients` would write such steps all the time.
     def op(self, op_class, *inputs):
         inputs = [self.convert(x) for x in inputs]
         unchanged = op_class.unchanged(*inputs)
@@ -70,81 +84,66 @@ class Graph:
             return unchanged
         return op_class(inputs, self).output
 
-    def add(self, a, b):
-        return self.op(AddOp, a, b)
-
-    def sub(self, a, b):
-        return self.op(SubOp, a, b)
-
-    def mul(self, a, b):
-        return self.op(MulOp, a, b)
-
-    def div(self, a, b):
-        return self.op(DivOp, a, b)
-
-    def neg(self, x):
-        return self.op(NegOp, x)
-
-    def square(self, x):
-        return self.op(SquareOp, x)
-
-    def sigmoid(self, x):
-        return self.op(SigmoidOp, x)
-
-    def dot(self, a, b):
-        return self.op(DotOp, a, b)
-
-    def transpose(self, x):
-        return self.op(TransposeOp, x)
-
-    def mean(self, x):
-        return self.op(MeanOp, x)
-
-    def assign(self, a, b):
-        return self.op(AssignOp, a, b)
-
-    def group(self, inputs):
-        return self.op(GroupOp, *inputs)
-
-    # Three ops that only backward passes need: `spread` shares a gradient
-    # out over a shape (mean's gradient), and `sum_to` and `broadcast_to`
-    # move a tensor between a broadcast shape and the shape it came from.
-    def spread(self, grad, like):
-        return self.op(SpreadOp, grad, like)
-
-    def sum_to(self, x, like):
-        return self.op(SumToOp, x, like)
-
-    def broadcast_to(self, x, like):
-        return self.op(BroadcastToOp, x, like)
+    # The public op-building methods, one line each, return the output
+    # tensor of their op. The last three appear only in backward passes:
+    # `spread` shares a gradient out over a shape (mean's gradient), and
+    # `sum_to` and `broadcast_to` move a tensor between a broadcast shape
+    # and the shape it came from. ops.py explains all of them.
+    add = lambda self, a, b: self.op(AddOp, a, b)
+    sub = lambda self, a, b: self.op(SubOp, a, b)
+    mul = lambda self, a, b: self.op(MulOp, a, b)
+    div = lambda self, a, b: self.op(DivOp, a, b)
+    neg = lambda self, x: self.op(NegOp, x)
+    square = lambda self, x: self.op(SquareOp, x)
+    sigmoid = lambda self, x: self.op(SigmoidOp, x)
+    dot = lambda self, a, b: self.op(DotOp, a, b)
+    transpose = lambda self, x: self.op(TransposeOp, x)
+    mean = lambda self, x: self.op(MeanOp, x)
+    assign = lambda self, a, b: self.op(AssignOp, a, b)
+    group = lambda self, inputs: self.op(GroupOp, *inputs)
+    spread = lambda self, grad, like: self.op(SpreadOp, grad, like)
+    sum_to = lambda self, x, like: self.op(SumToOp, x, like)
+    broadcast_to = lambda self, x, like: self.op(BroadcastToOp, x, like)
 
     # ## Gradients
     #
-    # `gradients(y, xs)` returns, for each x, a tensor for the gradient of
-    # `sum(y)` with respect to x: the derivative of every element of `y`
-    # with respect to every element of x, summed over `y`. It is built by
-    # reverse accumulation. Starting from `y` with a seed of ones, it visits
-    # the ops from the output back towards the inputs, and each op's
-    # `gradient` turns the gradient of its output into gradients for its
-    # inputs. That is the chain rule, applied once per op.
+    # `gradients(y, xs)` returns, for each tensor x in `xs`, a new tensor
+    # whose value will be the gradient of `sum(y)` with respect to x: for
+    # each element of x, how fast the sum of `y`'s elements changes as that
+    # element changes. For a scalar loss, as in main.py, that is simply
+    # ∂loss/∂x. It has exactly x's shape. Where `y` does not depend on x
+    # the answer is None, as in TensorFlow.
     #
-    # The subtle part is a tensor used more than once: in `y = (a + b) *
-    # (b + 1)` two ops use `b`, and its gradient is the *sum* of what both
-    # pass back. We must not send `b`'s gradient onwards until both have
-    # reported. A naive queue that forwards every partial gradient at once
-    # works, but calls the gradients of everything upstream of `b` twice;
-    # with a chain of such shared uses the work doubles at every level, and
-    # grows exponentially. So we first count, for every tensor, how many
-    # uses it has to wait for, and release it from the queue only when the
-    # last one has reported. Each op's `gradient` then runs exactly once, and
-    # the backward pass adds a number of ops proportional to the forward
-    # graph.
+    # The method works by *reverse accumulation*. It starts at `y` with a
+    # seed of ones (∂y/∂y = 1) and visits the ops from the output back
+    # towards the inputs. At each op, `op.gradient(grad)` turns the
+    # gradient with respect to the op's output into gradients with respect
+    # to its inputs: one link of the chain rule. Nothing is computed on the
+    # way; every step builds ops, so the result is a set of tensors for
+    # the session to run, like any other.
+    #
+    # The subtle part is a tensor used more than once. In
+    # `y = (a + b) * (b + 1)` two ops use `b`, and by the chain rule
+    # `b`'s gradient is the *sum* of the two gradients they pass back. So
+    # `b`'s gradient cannot go further back until both have reported.
+    #
+    # A simpler queue forwards every partial gradient as soon as it arrives.
+    # It gets the same sums in the end, but it runs the whole backward pass
+    # upstream of `b` once per use of `b`. In a chain of such shared uses
+    # (`t = t * t`, over and over) the work doubles at every link: a
+    # thousand times too much for ten links, a trillion for forty. Instead
+    # we count, before
+    # starting, how many uses each tensor must hear from, and release a
+    # tensor from the queue only when the last of them has reported. Each
+    # op's `gradient` then runs exactly once, and the backward pass adds a
+    # number of ops proportional to the size of the forward graph.
     def gradients(self, y, xs):
         y = self.convert(y)
         xs = [self.convert(x) for x in xs]
 
-        # Walk back from `y` once, without recursion (graphs can be 100,000
-        # ops deep), recording for every tensor the ops that use it.
+        # First, walk back from `y`, recording for every tensor the ops
+        # that use it. The walk keeps its own stack instead of recursing:
+        # Python allows 1,000 nested calls, and graphs can be far deeper.
         users = {y: []}
         stack = [y]
         while stack:
@@ -155,8 +154,9 @@ class Graph:
                     stack.append(x)
                 users[x].append(t)
 
-        # Only ops on a path from some x to `y` matter: walk forward from
-        # the xs along those uses. Everything reached depends on an x.
+        # Only ops on a path from some x to `y` need differentiating. Walk
+        # forward from the xs along those uses: every tensor reached depends
+        # on an x, and is *live*.
         live = set()
         stack = [x for x in xs if x in users]
         while stack:
@@ -165,10 +165,11 @@ class Graph:
                 live.add(t)
                 stack.extend(users[t])
 
-        # The queue. `waiting` counts the uses each tensor still waits for,
-        # and `partials` collects the gradients already passed back to it.
-        # A partial is `None` where an op reports that its output does not
-        # depend on that input (the `like` of `sum_to` is only a shape).
+        # Then the queue. `waiting` counts the uses each live tensor still
+        # waits to hear from, and `partials` collects the gradients passed
+        # back to it so far. An op may report None for an input that does
+        # not affect its value (the `like` of `sum_to` lends only its
+        # shape): that use has reported, and passed nothing.
         waiting = {t: len(users[t]) for t in live}
         partials = {t: [] for t in live}
         if y in live:
@@ -178,11 +179,13 @@ class Graph:
         while queue:
             t = queue.popleft()
             parts = partials.pop(t)
-            grad = reduce(self.add, parts) if parts else None
-            grads[t] = grad
+            grads[t] = grad = reduce(self.add, parts) if parts else None
             if t.op is None:
                 continue
-            input_grads = t.op.gradient(grad) if grad is not None else [None] * len(t.op.inputs)
+            if grad is None:
+                input_grads = [None] * len(t.op.inputs)
+            else:
+                input_grads = t.op.gradient(grad)
             for x, x_grad in zip(t.op.inputs, input_grads):
                 if x in live:
                     if x_grad is not None:
@@ -191,3 +194,6 @@ class Graph:
                     if waiting[x] == 0:
                         queue.append(x)
         return [grads.get(x) for x in xs]
+
+
+# Next: [tensor.py](tensor.html), the nodes these methods make.

@@ -3,11 +3,9 @@
 #
 # # differentiation: TensorFlow's graph mode, from scratch
 #
-# This is a small, complete re-implementation of the core of TensorFlow 1:
-# you describe a computation as a graph, a session runs it, and
-# `gradients` differentiates it *symbolically*, by adding the backward pass
-# to the graph as more ops. This page trains a neural network with it; the
-# pages after it build the machinery, one file each.
+# This is a small, complete re-implementation of the core of TensorFlow 1,
+# written to be read. This page trains a neural network with it; the pages
+# after it build the machinery, one file each, in the order you need them.
 #
 # ## The problem: XOR
 #
@@ -20,10 +18,38 @@
 # | 1  | 0  | 1   |
 # | 1  | 1  | 0   |
 #
-# No single straight line separates the 1s from the 0s, so a one-layer
-# network, which can only draw such a line, cannot learn it. Two layers can:
-# the first maps the four points into a space where they *are* separable,
-# and the second draws the line there.
+# Plot the four inputs as the corners of a square: the two 1s sit on one
+# diagonal and the two 0s on the other. No straight line separates them, so
+# a one-layer network, which can only draw such a line, cannot learn XOR.
+# Two layers can: the first maps the four points into a space of four
+# hidden values where they *are* separable, and the second draws the line
+# there. Learning XOR is the smallest problem that needs a hidden layer,
+# which makes it the classic first test of an engine like this.
+#
+# ## The architecture
+#
+# The engine has three parts, which the next pages build.
+#
+# A **graph** ([graph.py](graph.html), [tensor.py](tensor.html),
+# [ops.py](ops.html)) describes a computation without doing it. Its nodes
+# are *tensors*, which will carry values, and *ops*, which compute an output
+# tensor from input tensors. Writing `graph.sigmoid(graph.dot(a, b))`
+# computes nothing; it adds two ops to the graph and returns a tensor that
+# stands for their result.
+#
+# A **session** ([session.py](session.html)) evaluates tensors on demand.
+# It works out which ops a requested tensor needs, runs them in order on
+# NumPy arrays, and keeps the current values of the variables, such as a
+# network's weights, from one run to the next.
+#
+# **Gradients** (`graph.gradients`, in [graph.py](graph.html)) is the
+# reason for the graph. Given a tensor `y` and some tensors `xs`, it walks
+# the graph backwards from `y`, applying the chain rule one op at a time,
+# and *adds new ops to the graph* that compute ∂y/∂x for each x. The
+# derivative is itself a graph: the session runs it like any other, and it
+# can even be differentiated again. This is how `tf.gradients` works, and
+# the alternative to recording operations as they run, which is what
+# PyTorch and JAX do.
 import numpy as np
 from tqdm import tqdm
 
@@ -46,14 +72,19 @@ def initial_weights():
 # Building the model computes nothing. Each line adds ops to `graph` and
 # returns the tensor that will hold their result:
 #
-# - the hidden layer: `activations0 = σ(X · weights0)`, four sigmoid units;
-# - the output: `activations1 = σ(activations0 · weights1)`, one per input row;
-# - the loss: the mean squared difference from the targets.
+# - the inputs, targets and weights are variables, tensors with a value;
+# - the hidden layer: `activations0 = σ(X · weights0)`, four sigmoid units
+#   for each of the four input rows;
+# - the output: `activations1 = σ(activations0 · weights1)`, one number per
+#   input row, which should approach its XOR target;
+# - the loss: the mean of the squared differences from the targets, a single
+#   number that is 0 only when every output is exactly right.
 #
 # `graph.gradients` then extends the same graph with the backward pass: two
-# tensors whose values will be ∂loss/∂weights0 and ∂loss/∂weights1. The
-# update subtracts them from the weights (gradient descent, with a learning
-# rate of 1), and `group` bundles both assignments into one tensor to run.
+# tensors whose values will be ∂loss/∂weights0 and ∂loss/∂weights1, each
+# shaped like its weights. The update subtracts them from the weights, which
+# is gradient descent with a learning rate of 1, and `group` bundles both
+# assignments into one tensor, so one fetch runs them both.
 def build_model(weights0, weights1):
     graph = Graph()
     inputs, targets = graph.tensor(X), graph.tensor(y)
@@ -94,5 +125,10 @@ def train(epochs=10_000):
         print(f" {x1:.0f}   {x2:.0f}   {target:.0f}    {prediction:.4f}")
 
 
+# Run as a script, this trains the network; imported (by the tests, and by
+# the benchmarks), it only defines the model.
 if __name__ == "__main__":
     train()
+
+
+# Next: [graph.py](graph.html), where graphs are built and differentiated.

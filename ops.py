@@ -9,29 +9,31 @@
 # - `compute(sess, *values)` is the **forward** rule. It works on NumPy
 #   values, and only the session calls it, while running the graph.
 # - `gradient(grad)` is the **backward** rule. It works on *tensors*, while
-#   the graph is being built: given the tensor `grad`, the gradient of the
-#   final result with respect to this op's output, it returns, for each
-#   input, a new tensor for the gradient with respect to that input. This is
-#   the chain rule, one link at a time.
+#   the graph is being built. Given `grad`, the tensor for the gradient of
+#   the final result with respect to this op's output, it returns one new
+#   tensor per input: the gradient with respect to that input. This is the
+#   chain rule, one link at a time.
 #
 # Because `gradient` builds ordinary ops instead of computing numbers, the
 # backward pass is just more graph. One evaluator, the session, runs both
-# passes, and the gradient ops can themselves be differentiated, which gives
-# second derivatives for free.
+# passes. And since gradient ops are ops like any other, they can be
+# differentiated in turn: second derivatives cost nothing extra.
 #
-# Names follow one convention: `a, b` are the inputs of a binary op, `x` the
-# input of a unary one, `grad` the incoming gradient and `y` the op's own
-# output.
+# The names follow one convention: `a, b` are the inputs of a binary op, `x`
+# the input of a unary one, `grad` the incoming gradient and `y` the op's
+# own output.
 import re
 
 import numpy as np
 
 
+# `BaseOp` holds what all ops share: inputs, an output, a static shape, a
+# name for error messages.
 class BaseOp:
     # Every input goes through `graph.convert`, so plain numbers and arrays
     # are welcome wherever a tensor is. The output's static shape is worked
-    # out *before* the output exists, so an op whose shapes cannot fit is
-    # refused while building, and leaves nothing behind.
+    # out *before* the output tensor is made, so an op whose shapes cannot
+    # fit is refused as it is written, naming the shapes.
     def __init__(self, inputs, graph):
         self.graph = graph
         self.inputs = [graph.convert(x) for x in inputs]
@@ -45,184 +47,226 @@ class BaseOp:
         self.output = graph.tensor(op=self)
         self.output.shape = shape
 
-    # `AddOp` is called "add", `SumToOp` "sum_to".
+    # An op's kind is its class name in snake case: `AddOp` is "add",
+    # `SumToOp` "sum_to". Error messages name an op by its kind and its
+    # inputs' shapes.
     @property
     def kind(self):
         return re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__[:-2]).lower()
 
-    # How error messages name an op: its kind and each input with its shape.
     def describe(self, shapes):
         args = ", ".join(f"{x} of shape {s}" for x, s in zip(self.inputs, shapes))
         return f"{self.kind}({args})"
 
-    # Most ops work elementwise, and NumPy broadcasting decides their shape:
-    # (4, 1) and (1, 3) give (4, 3). Ops of another shape override this.
+    # Most ops work elementwise, and NumPy's broadcasting rule gives their
+    # output shape: (4, 1) with (1, 3) gives (4, 3), and (3,) with a scalar
+    # gives (3,). Ops of another shape say so by overriding this.
     def infer_shape(self, *shapes):
         return np.broadcast_shapes(*shapes)
 
-    # Most ops always compute something new. The few that can be seen, from
-    # their inputs alone, to give one input back unchanged say which one
-    # here, and `graph.op` then builds nothing.
+    # Some ops can be seen, from their inputs alone, to hand one input back
+    # unchanged: `x * 1` is `x`. Such an op names that input here, and
+    # `graph.op` then builds nothing. Most ops always compute something new.
     @staticmethod
     def unchanged(*inputs):
         return None
 
+    # An op without a gradient (assignment) refuses to be differentiated.
     def gradient(self, grad):
         raise ValueError(f"{self.output} ({self.kind}) has no gradient")
 
 
-# A constant one: multiplying or dividing by it changes nothing. Only
-# constants qualify: a variable holding 1 now may hold 2 after an `assign`.
-def is_one(t):
-    return t.constant and np.ndim(t.initial_value) == 0 and t.initial_value == 1
-
-
-# Where both shapes are known while building and are equal, `sum_to` and
-# `broadcast_to` have nothing to do.
-def same_shape(x, like):
-    return x if x.shape is not None and x.shape == like.shape else None
-
-
 # ## Broadcasting, and summing back
 #
-# NumPy lets `a + b` combine a (4, 3) matrix with a (3,) vector: the vector is
-# reused for every row, as if copied four times. Reuse is a sum in the chain
-# rule: every copy passes gradient back to the same vector element, so the
-# vector's gradient is the (4, 3) gradient *summed over the rows*. Without
-# that step a bias vector would receive a gradient of the wrong shape.
+# NumPy lets `a + b` combine a (4, 3) matrix `a` with a (3,) vector `b`: the
+# vector is reused for every row, as if copied four times. In the chain rule
+# reuse means a sum. Each copy passes gradient back to the same element of
+# `b`, so `b`'s gradient is the (4, 3) gradient *summed over the rows*, of
+# shape (3,). Without that step a bias vector would receive a gradient of
+# the wrong shape.
 #
-# `SumToOp(x, like)` is that step, shared by every elementwise op: it sums
-# `x` down to the shape of `like`. It is an op rather than a helper function
-# because the shapes may be known only when the graph runs (a placeholder
-# can be fed any batch size), so it reads `like`'s shape at run time. When
-# both shapes are already known and equal while building, `graph.sum_to`
-# does not emit it at all.
-class SumToOp(BaseOp):
-    def compute(self, sess, x, like):
-        shape = like.shape
-        if x.shape == shape:
-            return x
-        # Broadcasting added leading axes and stretched axes of length 1; undo
-        # both, the first by summing them away, the second keeping the axis.
-        x = np.sum(x, axis=tuple(range(x.ndim - len(shape))))
-        stretched = tuple(i for i, n in enumerate(shape) if n == 1)
-        return np.sum(x, axis=stretched, keepdims=True)
-
-    unchanged = staticmethod(same_shape)
-
+# Three small ops move values between a shape and a broadcast version of it.
+# They share a base class: each produces a value shaped like its second
+# input, `like`, and does nothing at all when `x` already has that shape.
+# If both shapes are known and equal while building, the op is not built;
+# in a model whose shapes are all fixed, like main.py's, the backward pass
+# contains none of them.
+#
+# They are ops, not helper functions, because shapes may become known only
+# when the graph runs (a placeholder can be fed any batch size). They read
+# `like`'s shape at run time.
+class ToShapeOp(BaseOp):
+    # The output takes `like`'s shape.
     def infer_shape(self, x, like):
         return like
 
-    # Summing is linear, and each element of `x` was added into one element
-    # of the result: its gradient is that element's gradient, copied back out.
+    # With both shapes known and equal there is nothing to do.
+    @staticmethod
+    def unchanged(x, like):
+        return x if x.shape is not None and x.shape == like.shape else None
+
+
+# `sum_to(x, like)` undoes broadcasting. Broadcasting adds leading axes and
+# stretches axes of length 1; summing removes the first kind and collapses
+# the second back to length 1.
+class SumToOp(ToShapeOp):
+    # Shapes known only at run time may turn out equal too.
+    def compute(self, sess, x, like):
+        if x.shape == like.shape:
+            return x
+        x = np.sum(x, axis=tuple(range(x.ndim - like.ndim)))
+        stretched = tuple(i for i, n in enumerate(like.shape) if n == 1)
+        return np.sum(x, axis=stretched, keepdims=True)
+
+    # Each element of `x` was added into exactly one element of the result,
+    # with weight 1, so its gradient is that element's gradient: copy the
+    # incoming gradient back out to `x`'s shape. (`like` only lends its
+    # shape; its gradient is None, meaning none flows to it.)
     def gradient(self, grad):
         return [self.graph.broadcast_to(grad, self.inputs[0]), None]
 
 
-# `BroadcastToOp(x, like)` copies `x` out to `like`'s shape. It is the mirror
-# image of `SumToOp`, and each is the other's gradient. `gradients` also uses
-# it to make its starting seed: ones shaped like `y`.
-class BroadcastToOp(BaseOp):
+# `broadcast_to(x, like)` copies `x` out to `like`'s shape. It is the mirror
+# image of `sum_to`, and each is the other's gradient. `gradients` also uses
+# it for its seed, ones shaped like `y`.
+class BroadcastToOp(ToShapeOp):
+    # NumPy makes the copies without copying: the result is a read-only
+    # view that repeats `x`'s memory.
     def compute(self, sess, x, like):
         return np.broadcast_to(x, like.shape)
 
-    unchanged = staticmethod(same_shape)
-
-    def infer_shape(self, x, like):
-        return like
-
+    # Copies are reuse, and the gradient of reuse is a sum.
     def gradient(self, grad):
         return [self.graph.sum_to(grad, self.inputs[0]), None]
 
 
+# `spread(grad, like)` is mean's gradient, `grad / n` over `like`'s shape
+# (see `MeanOp` below).
+class SpreadOp(ToShapeOp):
+    # `like.size` is n, the number of elements.
+    def compute(self, sess, grad, like):
+        return np.full(like.shape, grad / like.size)
+
+    # Each output element is `grad / n`, so the gradient with respect to
+    # `grad` is the sum of the incoming gradients divided by n: their mean.
+    # Mean and spread are each other's backward step.
+    def gradient(self, grad):
+        return [self.graph.mean(grad), None]
+
+
 # ## Elementwise arithmetic
 #
-# For `a + b`, `∂(a + b)/∂a = ∂(a + b)/∂b = 1`: the sum rule passes the
-# gradient through unchanged to both inputs, each summed back to its own
-# shape.
+# The four binary ops compute with NumPy broadcasting, and send every
+# input's gradient through `sum_to`, back to that input's own shape.
+#
+# ### add
 class AddOp(BaseOp):
+    # `a + b`, element by element.
     def compute(self, sess, a, b):
         return a + b
 
+    # The sum rule: `∂(a + b)/∂a = ∂(a + b)/∂b = 1`, so the gradient passes
+    # through unchanged to both inputs.
     def gradient(self, grad):
         a, b = self.inputs
         return [self.graph.sum_to(grad, a), self.graph.sum_to(grad, b)]
 
 
-# `∂(a − b)/∂a = 1`, `∂(a − b)/∂b = −1`.
+# ### sub
 class SubOp(BaseOp):
+    # `a − b`, element by element.
     def compute(self, sess, a, b):
         return a - b
 
+    # `∂(a − b)/∂a = 1` and `∂(a − b)/∂b = −1`.
     def gradient(self, grad):
         a, b = self.inputs
         return [self.graph.sum_to(grad, a), self.graph.sum_to(-grad, b)]
 
 
-# The product rule: `∂(ab)/∂a = b` and `∂(ab)/∂b = a`.
+# ### mul
 class MulOp(BaseOp):
+    # `a · b`, element by element (not the matrix product: that is `dot`).
     def compute(self, sess, a, b):
         return a * b
 
+    # Multiplying by a constant 1 changes nothing. Only a constant counts: a
+    # variable holding 1 now may hold 2 after an `assign`. Such products are
+    # common in backward passes, whose seed is often a constant 1.
     @staticmethod
     def unchanged(a, b):
         return b if is_one(a) else a if is_one(b) else None
 
+    # The product rule: `∂(ab)/∂a = b` and `∂(ab)/∂b = a`.
     def gradient(self, grad):
         a, b = self.inputs
         return [self.graph.sum_to(grad * b, a), self.graph.sum_to(grad * a, b)]
 
 
-# The quotient rule: `∂(a/b)/∂a = 1/b` and `∂(a/b)/∂b = −a/b²`. Since
-# `a/b²` is the op's own output `y` divided by `b`, the second reuses `y`.
+# A constant one is a constant holding the scalar 1.
+def is_one(t):
+    return t.constant and np.ndim(t.initial_value) == 0 and t.initial_value == 1
+
+
+# ### div
 class DivOp(BaseOp):
+    # `a / b`, element by element.
     def compute(self, sess, a, b):
         return a / b
 
+    # Dividing by a constant 1 changes nothing either.
     @staticmethod
     def unchanged(a, b):
         return a if is_one(b) else None
 
+    # The quotient rule: `∂(a/b)/∂a = 1/b` and `∂(a/b)/∂b = −a/b²`. Since
+    # `a/b²` is the op's own output `y` divided by `b`, the second reuses `y`
+    # and saves a multiplication.
     def gradient(self, grad):
         a, b = self.inputs
         y = self.output
         return [self.graph.sum_to(grad / b, a), self.graph.sum_to(-grad * y / b, b)]
 
 
-# `∂(−x)/∂x = −1`.
+# ### neg and square, two unary ops
 class NegOp(BaseOp):
+    # `−x`.
     def compute(self, sess, x):
         return -x
 
+    # `∂(−x)/∂x = −1`.
     def gradient(self, grad):
         return [-grad]
 
 
-# `∂(x²)/∂x = 2x`.
+# main.py squares the network's errors, so that a miss counts the same in
+# either direction and a large miss counts for more than a small one.
 class SquareOp(BaseOp):
+    # `x²`, element by element.
     def compute(self, sess, x):
         return np.square(x)
 
+    # `∂(x²)/∂x = 2x`.
     def gradient(self, grad):
         return [2 * self.inputs[0] * grad]
 
 
 # ## The sigmoid
 #
-# `σ(x) = 1 / (1 + e^−x)` squashes any number into (0, 1). Written that way
-# it overflows for x below about −709, where `e^−x` exceeds the largest
-# float: the answer (0) comes out right, with a warning. Instead we use the
-# identical `σ(x) = exp(−log(1 + e^−x))`: NumPy's `logaddexp(0, −x)` computes
-# `log(1 + e^−x)` without ever forming a huge intermediate, so no finite
-# input warns.
-#
-# The derivative is `σ'(x) = σ(x)(1 − σ(x))`: it needs only the op's output
-# `y`, which the forward pass computed already. Reusing it costs two
-# multiplications instead of another exponential.
+# `σ(x) = 1 / (1 + e^−x)` squashes any number into (0, 1).
 class SigmoidOp(BaseOp):
+    # Written as above it overflows for x below about −709, where `e^−x`
+    # exceeds the largest float: the answer, 0, still comes out, but with a
+    # warning. The identical form `σ(x) = exp(−log(1 + e^−x))` avoids that:
+    # NumPy's `logaddexp(0, −x)` computes `log(1 + e^−x)` without forming
+    # `e^−x` when it would be huge, so no finite input warns.
     def compute(self, sess, x):
         return np.exp(-np.logaddexp(0.0, -x))
 
+    # `σ'(x) = σ(x)(1 − σ(x))`: the derivative needs only the op's output
+    # `y`, which the forward pass has computed already. Reusing it costs two
+    # multiplications and a subtraction, where recomputing `σ(x)` would cost
+    # an exponential and more.
     def gradient(self, grad):
         y = self.output
         return [grad * y * (1 - y)]
@@ -230,88 +274,93 @@ class SigmoidOp(BaseOp):
 
 # ## Matrix product and transpose
 #
-# For `y = a · b` with `a` of shape (n, k) and `b` of shape (k, m),
-# `y[i, j] = Σ_l a[i, l] b[l, j]`, so `∂y[i, j]/∂a[i, l] = b[l, j]`. Summing
-# over every output the chain rule gives `grad · bᵀ` for `a` and `aᵀ · grad`
-# for `b`. The shapes check it: `grad` is (n, m), so `grad · bᵀ` is
-# (n, m)(m, k) = (n, k), exactly `a`'s shape, and `aᵀ · grad` is
-# (k, n)(n, m) = (k, m), `b`'s. Those formulas hold for matrices only, so
-# `dot` accepts exactly two 2-D inputs.
+# `dot(a, b)` is the matrix product, the heart of every layer of a neural
+# network: main.py's `X · weights0` turns 4 inputs of 2 features into 4
+# rows of 4 hidden values.
 class DotOp(BaseOp):
+    # `dot` multiplies an (n, k) matrix by a (k, m) matrix. The gradient
+    # formulas below hold for matrices only, so other ranks are refused,
+    # while building where the shapes are known and when running otherwise.
     def compute(self, sess, a, b):
         if a.ndim != 2 or b.ndim != 2:
             raise ValueError("dot multiplies two 2-D matrices")
         return np.dot(a, b)
 
+    # (n, k) times (k, m) gives (n, m).
     def infer_shape(self, a, b):
         if len(a) != 2 or len(b) != 2 or a[1] != b[0]:
             raise ValueError("dot multiplies an (n, k) matrix by a (k, m) matrix")
         return (a[0], b[1])
 
+    # With `y = a · b`, `y[i, j] = Σ_l a[i, l] b[l, j]`, so
+    # `∂y[i, j]/∂a[i, l] = b[l, j]`. Summing over every output, the chain
+    # rule gives `grad · bᵀ` for `a`, and likewise `aᵀ · grad` for `b`. The
+    # shapes confirm it: `grad` is (n, m), so `grad · bᵀ` is
+    # (n, m)(m, k) = (n, k), exactly `a`'s shape, and `aᵀ · grad` is
+    # (k, n)(n, m) = (k, m), exactly `b`'s.
     def gradient(self, grad):
         a, b = self.inputs
         return [self.graph.dot(grad, self.graph.transpose(b)),
                 self.graph.dot(self.graph.transpose(a), grad)]
 
 
-# Transposing only moves elements, so the gradient moves back the same way.
+# `transpose` reverses the order of the axes: the rows of a matrix become
+# its columns.
 class TransposeOp(BaseOp):
+    # `.T` is a view: it only changes how NumPy walks the same memory.
     def compute(self, sess, x):
         return x.T
 
+    # An (n, m) matrix becomes (m, n).
     def infer_shape(self, x):
         return x[::-1]
 
+    # Transposing only moves elements, so the gradient moves back the same
+    # way: transposed again.
     def gradient(self, grad):
         return [self.graph.transpose(grad)]
 
 
 # ## Mean
 #
-# `mean(x) = (x_1 + … + x_n) / n`, so `∂mean/∂x_i = 1/n` for every element:
-# each one receives an equal share, `grad / n`, of the incoming gradient.
-# `SpreadOp` hands those shares out.
+# `mean` averages all the elements of its input into one number; main.py's
+# loss is a mean.
 class MeanOp(BaseOp):
+    # The sum of the elements over their number (NumPy's own `np.mean`
+    # computes the same, with more overhead on small arrays).
     def compute(self, sess, x):
         return np.sum(x) / x.size
 
+    # The result is a scalar, whose shape is the empty tuple.
     def infer_shape(self, x):
         return ()
 
+    # `mean(x) = (x_1 + … + x_n) / n`, so `∂mean/∂x_i = 1/n` for every
+    # element: each receives an equal share, `grad / n`, of the incoming
+    # gradient. Passing `grad` through unchanged, a tempting shortcut, would
+    # make every step n times too large.
     def gradient(self, grad):
         return [self.graph.spread(grad, self.inputs[0])]
 
 
-# `SpreadOp(grad, like)` fills `like`'s shape with `grad / n`, n being the
-# number of elements. Its gradient with respect to `grad` is
-# `Σ_i g_i / n`, the mean of the incoming gradient: mean and spread are each
-# other's backward step.
-class SpreadOp(BaseOp):
-    def compute(self, sess, grad, like):
-        return np.full(like.shape, grad / like.size)
-
-    def infer_shape(self, grad, like):
-        return like
-
-    def gradient(self, grad):
-        return [self.graph.mean(grad), None]
-
-
 # ## State and grouping
 #
-# `assign(a, b)` gives variable `a` the value of `b`. It does not write at
-# once: the session collects the writes of a run and applies them all when
-# the run succeeds, so an error halfway through changes nothing. A value of
-# another shape is refused, scalars included, since it would silently
-# change the shape of every tensor computed from `a`. Assignment is not a
-# mathematical function of its inputs, so it has no gradient.
+# The last two ops change state rather than compute: they are how a
+# training step updates the weights.
 class AssignOp(BaseOp):
+    # `assign(a, b)` gives variable `a` the value of `b`. The target must be a
+    # variable: the value of a placeholder or of an op's output comes from
+    # elsewhere, and a constant is meant to stay what it is.
     def __init__(self, inputs, graph):
         super().__init__(inputs, graph)
         a = self.inputs[0]
         if a.op is not None or a.initial_value is None or a.constant:
             raise ValueError(f"assign needs a variable to write to, not {a}")
 
+    # The write is not made at once: the session collects a run's writes in
+    # `sess.updates` and applies them only when the whole run has succeeded.
+    # A value of another shape is refused, scalars included: it would
+    # silently change the shape of everything computed from `a`.
     def compute(self, sess, a, b):
         if a.shape != b.shape:
             raise ValueError(f"cannot assign a value of shape {b.shape} "
@@ -319,20 +368,28 @@ class AssignOp(BaseOp):
         sess.updates[self.inputs[0]] = b
         return b
 
+    # The same check, made while building where both shapes are known.
     def infer_shape(self, a, b):
         if a != b:
             raise ValueError(f"cannot assign a value of shape {b} to a variable of shape {a}")
         return a
 
 
-# `group` runs all its inputs for their effects (typically assignments) and
-# has no value of its own. Its gradient hands `grad` to each input.
+# `group(inputs)` bundles several tensors into one, so that a single fetch
+# runs them all.
 class GroupOp(BaseOp):
+    # `group` runs all its inputs, for their effects (typically
+    # assignments), and has no value of its own.
     def compute(self, sess, *values):
         return None
 
+    # It has no shape either.
     def infer_shape(self, *shapes):
         return None
 
+    # Its gradient hands `grad` on to every input.
     def gradient(self, grad):
         return [grad] * len(self.inputs)
+
+
+# Next: [session.py](session.html), which runs all of this.

@@ -4,40 +4,39 @@
 # # tensor.py: the nodes that carry values
 #
 # A `Tensor` is a node of the graph. While the graph is being built it holds
-# no data: it only records *where its value will come from* when a session
-# runs it. There are three possibilities, and a tensor is exactly one of them:
+# no data: it records *where its value will come from* when a session runs
+# it. There are three possibilities, and every tensor is exactly one of
+# them:
 #
-# - a **placeholder** (`graph.tensor()`): no value and no op; every run that
-#   needs it must feed it, like the inputs of a function;
-# - a **variable** (`graph.tensor(value)`): it starts from `initial_value`, and
-#   the session keeps its current value, which `assign` can change. The
-#   numbers Python code mixes in (`x + 1`) become variables too, through
-#   `graph.convert`; nobody assigns to them, so they act as constants;
+# - a **placeholder** (`graph.tensor()`): no value and no op. Every run that
+#   needs it must feed it a value, the way a function needs its arguments.
+# - a **variable** (`graph.tensor(value)`): it starts out holding
+#   `initial_value`; the session keeps its current value, which `assign` can
+#   change. The plain numbers and arrays mixed into expressions (the 1 in
+#   `x + 1`) become variables through `graph.convert`, marked as
+#   **constants**, since nothing will ever assign to them.
 # - the **output of an op** (`op` is set): its value is computed from the
 #   values of the op's inputs.
 #
-# What a tensor does know while building is its *static shape*, where that
-# is cheap to work out: a variable's shape is its value's shape, an op's
-# output shape follows from its inputs' shapes (see `BaseOp` in ops.py), and a
-# placeholder's shape is unknown (`None`) until it is fed. `graph.gradients`
-# uses known shapes to leave out steps that would do nothing.
+# A tensor does know one thing about its future value while the graph is
+# built: its *static shape*, where that is cheap to work out. A variable's
+# shape is its value's shape; an op's output shape follows from the shapes
+# of its inputs (ops.py says how); a placeholder's is unknown, `None`, until
+# it is fed. Knowing shapes early lets the graph refuse an op whose shapes
+# cannot fit as soon as it is written, and leave out steps that would do
+# nothing.
 import numpy as np
 
 
+# A tensor records the three facts above (`initial_value`, `op`, and the
+# `graph` it belongs to), its static shape, and two small extras.
 class Tensor:
-    # NumPy must not treat a tensor as an array element: with this, `array *
-    # tensor` defers to `Tensor.__rmul__` and builds an op, as `2 * tensor`
-    # does.
-    __array_ufunc__ = None
-
-    # `graph.convert` marks the tensors it makes from plain numbers as
-    # constants. Nothing else distinguishes them from variables, but knowing
-    # that a `1` will always be 1 lets the graph skip multiplying by it.
+    # `constant` is set only by `graph.convert`.
     constant = False
 
-    # Each graph numbers its tensors 1, 2, 3, ... in the order they are made.
-    # The number only serves `repr`, so that an error can say *which*
-    # placeholder was not fed.
+    # Each graph numbers its tensors 1, 2, 3, … in the order they are made.
+    # The number only serves `repr`, so that an error message can say
+    # *which* placeholder was not fed.
     def __init__(self, initial_value=None, op=None, graph=None):
         self.initial_value = initial_value
         self.op = op
@@ -46,6 +45,8 @@ class Tensor:
         graph.count += 1
         self.number = graph.count
 
+    # A tensor prints as its kind and number, such as `placeholder#3` or
+    # `dot#5`. Error messages are made of these.
     def __repr__(self):
         if self.op is not None:
             kind = self.op.kind
@@ -58,41 +59,32 @@ class Tensor:
     # ## Operators
     #
     # Each operator asks the graph to add one op and returns that op's
-    # output, so `w0 - g0` reads like the arithmetic it stands for. The
-    # reflected forms (`1 - t`, `2 * t`) put the plain number first.
+    # output, so that `w0 - g0` reads like the arithmetic it stands for. The
+    # reflected forms serve expressions that start with a plain number, such
+    # as `1 - t`: Python asks the number first, the number gives up, and
+    # Python then calls `t.__rsub__(1)`.
     #
-    # Tensors are also dictionary keys (feeds, session state, caches), so
-    # `==` and `hash` keep Python's default meaning, identity. An elementwise
-    # `==` would break every one of those dictionaries.
-    def __add__(self, other):
-        return self.graph.add(self, other)
+    # Tensors are dictionary keys (feeds, the session's state, caches), so
+    # `==` and `hash` keep Python's default meaning, identity. An
+    # elementwise `==` would break every one of those dictionaries.
+    __add__ = lambda self, other: self.graph.add(self, other)
+    __radd__ = lambda self, other: self.graph.add(other, self)
+    __sub__ = lambda self, other: self.graph.sub(self, other)
+    __rsub__ = lambda self, other: self.graph.sub(other, self)
+    __mul__ = lambda self, other: self.graph.mul(self, other)
+    __rmul__ = lambda self, other: self.graph.mul(other, self)
+    __truediv__ = lambda self, other: self.graph.div(self, other)
+    __rtruediv__ = lambda self, other: self.graph.div(other, self)
+    __matmul__ = lambda self, other: self.graph.dot(self, other)
+    __rmatmul__ = lambda self, other: self.graph.dot(other, self)
+    __neg__ = lambda self: self.graph.neg(self)
 
-    def __radd__(self, other):
-        return self.graph.add(other, self)
+    # A NumPy array on the left, as in `np.ones(3) * t`, would otherwise
+    # try to multiply each of its elements by the tensor, making an array of
+    # tensors. Setting `__array_ufunc__` to None tells NumPy to give up, so
+    # Python calls `t.__rmul__` as it does for `2 * t`.
+    __array_ufunc__ = None
 
-    def __sub__(self, other):
-        return self.graph.sub(self, other)
 
-    def __rsub__(self, other):
-        return self.graph.sub(other, self)
-
-    def __mul__(self, other):
-        return self.graph.mul(self, other)
-
-    def __rmul__(self, other):
-        return self.graph.mul(other, self)
-
-    def __truediv__(self, other):
-        return self.graph.div(self, other)
-
-    def __rtruediv__(self, other):
-        return self.graph.div(other, self)
-
-    def __matmul__(self, other):
-        return self.graph.dot(self, other)
-
-    def __rmatmul__(self, other):
-        return self.graph.dot(other, self)
-
-    def __neg__(self):
-        return self.graph.neg(self)
+# Next: [ops.py](ops.html), where each op says what it computes and how to
+# differentiate it.

@@ -21,7 +21,15 @@ Everything runs at Python's default recursion limit: nothing may recurse
 once per op. Each size is measured several times, the two graphs taking
 turns, and the table shows medians.
 
-    python benchmarks/scale.py [--max 100000] [--rounds 3]
+Python's cyclic garbage collector takes part, as it does for any user: a
+tensor and its op refer to each other, and every so often the collector
+walks all the objects that have survived so far, the whole graph included.
+That cost per op rises with the graph until the graph dominates the heap,
+so the µs per op of building, differentiating and planning creep up from
+1,000 to 100,000 ops. `--no-gc` switches the collector off while timing, to
+show the engine's own growth alone.
+
+    python benchmarks/scale.py [--max 100000] [--rounds 3] [--no-gc]
 """
 
 import argparse
@@ -121,7 +129,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max", type=int, default=100_000, help="largest number of forward ops")
     parser.add_argument("--rounds", type=int, default=3, help="measurements of each size")
+    parser.add_argument("--no-gc", action="store_true", help="switch off the cyclic collector")
     args = parser.parse_args()
+    if args.no_gc:
+        gc.disable()  # gc.collect() below still frees each graph between measurements
     sizes = [n for n in SIZES if n <= args.max] or [args.max]
 
     # Small graphs are quick and noisy: measure them more often.
@@ -135,14 +146,16 @@ def main():
                     gc.collect()  # free this graph before timing the next
         print(f"round {round_ + 1} of {args.rounds} done", file=sys.stderr)
 
-    print(f"Python {sys.version.split()[0]}, recursion limit {sys.getrecursionlimit()}; "
-          f"medians of {args.rounds}+ measurements. Times in ms; µs/op divides")
-    print("gradients by the forward ops, and a run by the ops it computes (forward and")
-    print("backward).\n")
+    collector = "off" if args.no_gc else "on"
+    print(f"Python {sys.version.split()[0]}, recursion limit {sys.getrecursionlimit()}, "
+          f"cyclic gc {collector}. Medians of {args.rounds} measurements per size")
+    print(f"({args.rounds * 5} below 10,000 ops). Times in ms; µs/op divides build and "
+          "gradients by")
+    print("the forward ops, and a run by the ops it computes (forward and backward).\n")
     print("| graph | forward ops | tensors added by gradients | ops run | build ms "
-          "| gradients ms | first run ms | later run ms | gradients µs/op "
+          "| gradients ms | first run ms | later run ms | build µs/op | gradients µs/op "
           "| first run µs/op | later run µs/op |")
-    print("| --- |" + " ---: |" * 10)
+    print("| --- |" + " ---: |" * 11)
     for name in GRAPHS:
         for n in sizes:
             rows = results[name, n]
@@ -154,6 +167,7 @@ def main():
             print(f"| {name} | {fwd:,} | {rows[0]['added']:,} | {run_ops:,} "
                   f"| {med('build') * 1e3:.2f} | {med('gradients') * 1e3:.2f} "
                   f"| {med('first run') * 1e3:.2f} | {med('later run') * 1e3:.2f} "
+                  f"| {med('build') / fwd * 1e6:.2f} "
                   f"| {med('gradients') / fwd * 1e6:.2f} "
                   f"| {med('first run') / run_ops * 1e6:.2f} "
                   f"| {med('later run') / run_ops * 1e6:.2f} |")

@@ -1,0 +1,162 @@
+# # draw.py: pictures of a graph
+#
+# A graph is easier to follow as a picture than as a list of ops. This
+# module draws one with [Graphviz](https://graphviz.org): `draw` turns the
+# tensors that some fetches depend on into a Graphviz description (the DOT
+# language), and Graphviz lays it out and renders it, here as SVG. Run
+# `python draw.py docs` to redraw the pictures that the tutorial shows.
+#
+# It reads the graph from outside and changes nothing in it, so the four
+# core modules know nothing about it.
+import sys
+from pathlib import Path
+
+import graphviz
+import numpy as np
+
+import main
+from graph import Graph
+
+# ## How things look
+#
+# An op is an ellipse labelled with its kind, filled by the stage that built
+# it: blue for the forward graph, orange for what `gradients` added, purple
+# for the update that applies the gradients. The backward ops also have a
+# dashed outline, so the difference survives printing in grey.
+#
+# The three kinds of leaf get three shapes: a placeholder is an empty box, a
+# slot to feed; a variable is a green cylinder, a store that keeps its value
+# between runs; a constant, the plain number that `graph.convert` wrapped
+# (the 1 in `x + 1`), is just its value in grey.
+STAGES = {
+    "forward": {"fillcolor": "#d6e6f5"},
+    "gradient": {"fillcolor": "#fdd9b5", "style": "filled,dashed"},
+    "update": {"fillcolor": "#e2daf0", "style": "filled,dashed"},
+}
+LEAVES = {
+    "placeholder": {"shape": "box"},
+    "variable": {"shape": "cylinder", "style": "filled", "fillcolor": "#dcefd6",
+                 "margin": "0.04,0.04"},
+    "constant": {"shape": "plaintext", "fontcolor": "#666666"},
+}
+
+# `sum_to`, `broadcast_to` and `spread` read only the *shape* of their second
+# input, `like`. Its edge is dotted: no value flows along it.
+SHAPE_ONLY = {"sum_to", "broadcast_to", "spread"}
+
+
+# ## Walking the graph
+#
+# No list of all tensors exists: a graph is known only through the tensors
+# we hold, and each op's inputs lead further back. `walk` follows them with
+# an explicit stack (graphs can be 100,000 ops deep, too deep for
+# recursion) and returns every tensor that `tensors` depend on, themselves
+# included.
+def walk(tensors):
+    seen = set()
+    stack = list(tensors)
+    while stack:
+        t = stack.pop()
+        if t not in seen:
+            seen.add(t)
+            stack.extend(t.op.inputs if t.op else ())
+    return seen
+
+
+# ## Drawing
+#
+# `draw(fetches)` draws everything the fetches depend on. The engine keeps
+# no record of which ops `gradients` made, but the pieces tell us: every op
+# the model's output depends on is forward, every other op the gradients
+# depend on was made by `gradients`, and what remains was built later still,
+# the update. So `forward` and `gradients` name those tensors; without
+# `forward`, every op counts as forward. `names` maps tensors to labels: a
+# name replaces a leaf's kind and goes under an op's.
+#
+# Node ids are the tensors' own names, such as `dot#5`, and nodes and edges
+# are written in the order the tensors were made. Building the same graph
+# again gives the same numbers, and so the same DOT text and the same
+# picture: pictures can be regenerated, and compared byte for byte.
+def draw(fetches, forward=None, gradients=(), names=None):
+    names = names or {}
+    tensors = sorted(walk(fetches), key=lambda t: t.number)
+    forward = walk(forward) if forward is not None else set(tensors)
+    backward = walk(gradients) - forward
+
+    picture = graphviz.Digraph(
+        graph_attr={"rankdir": "TB", "nodesep": "0.08", "ranksep": "0.25", "margin": "0"},
+        node_attr={"fontname": "Helvetica", "fontsize": "14", "height": "0.3",
+                   "margin": "0.02,0.01", "style": "filled", "fillcolor": "white"},
+        edge_attr={"arrowsize": "0.6", "color": "#555555"},
+    )
+    for t in tensors:
+        if t.op is not None:
+            stage = "forward" if t in forward else "gradient" if t in backward else "update"
+            label = f"{t.op.kind}\\n{names[t]}" if t in names else t.op.kind
+            picture.node(repr(t), label, **STAGES[stage])
+        else:
+            kind = repr(t).split("#")[0]
+            picture.node(repr(t), leaf_label(t, kind, names.get(t)), **LEAVES[kind])
+    for t in tensors:
+        for i, x in enumerate(t.op.inputs if t.op else ()):
+            dotted = i == 1 and t.op.kind in SHAPE_ONLY
+            picture.edge(repr(x), repr(t), **({"style": "dotted", "penwidth": "1.5"} if dotted else {}))
+    return picture
+
+
+# A leaf's label is its name, or else its kind, with its shape beneath
+# unless it is a scalar. An unnamed scalar constant shows its value (`1`,
+# `2`), which says more than the word "constant" would.
+def leaf_label(t, kind, name):
+    if kind == "placeholder":
+        return name or kind
+    if np.ndim(t.initial_value) == 0:
+        return name or (f"{t.initial_value:g}" if kind == "constant" else kind)
+    return f"{name or kind}\\n{np.shape(t.initial_value)}"
+
+
+# ## The tutorial's pictures
+#
+# The XOR model of main.py, built exactly as training builds it. Its leaves
+# are found by their values, so that they can carry the names main.py gives
+# them. `build_model` keeps the gradients to itself, but the update reveals
+# them: it groups two assignments, each of `w - g` to its `w`.
+def xor_pictures():
+    weights = main.initial_weights()
+    loss, update, output = main.build_model(*weights)
+    values = {"X": main.X, "y": main.y, "weights0": weights[0], "weights1": weights[1]}
+    names = {loss: "loss", output: "activations1"}
+    for t in walk([loss]):
+        for name, value in values.items():
+            if t.initial_value is value:
+                names[t] = name
+    gradients = [assign.op.inputs[1].op.inputs[1] for assign in update.op.inputs]
+    return {
+        "xor_forward": draw([loss], names=names),
+        "xor_backward": draw([update, loss], forward=[loss], gradients=gradients,
+                             names=names),
+    }
+
+
+# The worked example of graph.py: `y = (a + b) * (b + 1)`, differentiated
+# with respect to both of its inputs. `b` is used twice, so its gradient is
+# a sum.
+def example_picture():
+    graph = Graph()
+    a, b = graph.tensor(np.ones(3)), graph.tensor(np.ones(3))
+    y = (a + b) * (b + 1)
+    da, db = graph.gradients(y, [a, b])
+    names = {a: "a", b: "b", y: "y", da: "∂y/∂a", db: "∂y/∂b"}
+    return {"example_gradient": draw([y, da, db], forward=[y], gradients=[da, db],
+                                     names=names)}
+
+
+# `python draw.py FOLDER` writes each picture to FOLDER as SVG.
+def save(folder):
+    for name, picture in {**xor_pictures(), **example_picture()}.items():
+        picture.graph_attr["size"] = "5.2,100"
+        Path(folder, f"{name}.svg").write_bytes(picture.pipe(format="svg"))
+
+
+if __name__ == "__main__":
+    save(*sys.argv[1:] or ["docs"])
