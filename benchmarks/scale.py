@@ -27,7 +27,9 @@ walks all the objects that have survived so far, the whole graph included.
 That cost per op rises with the graph until the graph dominates the heap,
 so the µs per op of building, differentiating and planning creep up from
 1,000 to 100,000 ops. `--no-gc` switches the collector off while timing, to
-show the engine's own growth alone.
+show the engine's own growth alone. What creep remains without it comes
+from memory rather than from the algorithms: dictionaries and objects that
+no longer fit in the processor's caches.
 
     python benchmarks/scale.py [--max 100000] [--rounds 3] [--no-gc]
 """
