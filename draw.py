@@ -21,8 +21,9 @@ from graph import Graph
 #
 # An op is an ellipse labelled with its kind, filled by the stage that built
 # it: blue for the forward graph, orange for what `gradients` added, purple
-# for the update that applies the gradients. The backward ops also have a
-# dashed outline, so the difference survives printing in grey.
+# for the update that applies the gradients. Ops added after the forward
+# graph also have a dashed outline, so the difference survives printing in
+# grey.
 #
 # The three kinds of leaf get three shapes: a placeholder is an empty box, a
 # slot to feed; a variable is a green cylinder, a store that keeps its value
@@ -41,8 +42,10 @@ LEAVES = {
 }
 
 # `sum_to`, `broadcast_to` and `spread` read only the *shape* of their second
-# input, `like`. Its edge is dotted: no value flows along it.
+# input, `like`. Its edge is dotted, since no value flows along it, and
+# drawn at least two ranks long, so that the dots can be seen.
 SHAPE_ONLY = {"sum_to", "broadcast_to", "spread"}
+SHAPE_EDGE = {"style": "dotted", "penwidth": "1.5", "minlen": "2"}
 
 
 # ## Walking the graph
@@ -66,17 +69,17 @@ def walk(tensors):
 # ## Drawing
 #
 # `draw(fetches)` draws everything the fetches depend on. The engine keeps
-# no record of which ops `gradients` made, but the pieces tell us: every op
-# the model's output depends on is forward, every other op the gradients
-# depend on was made by `gradients`, and what remains was built later still,
-# the update. So `forward` and `gradients` name those tensors; without
-# `forward`, every op counts as forward. `names` maps tensors to labels: a
+# no record of which ops `gradients` made, but what we hold tells us. Every
+# op that the tensors in `forward` (the model's output, say) depend on is
+# forward; every other op that the tensors in `gradients` depend on was
+# made by `gradients`; what remains was built later still, the update.
+# Without `forward`, every op counts as forward. `names` maps tensors to labels: a
 # name replaces a leaf's kind and goes under an op's.
 #
 # Node ids are the tensors' own names, such as `dot#5`, and nodes and edges
 # are written in the order the tensors were made. Building the same graph
-# again gives the same numbers, and so the same DOT text and the same
-# picture: pictures can be regenerated, and compared byte for byte.
+# again gives the same numbers, and so the same DOT text, and Graphviz
+# turns the same text into the same SVG, byte for byte.
 def draw(fetches, forward=None, gradients=(), names=None):
     names = names or {}
     tensors = sorted(walk(fetches), key=lambda t: t.number)
@@ -94,13 +97,13 @@ def draw(fetches, forward=None, gradients=(), names=None):
             stage = "forward" if t in forward else "gradient" if t in backward else "update"
             label = f"{t.op.kind}\\n{names[t]}" if t in names else t.op.kind
             picture.node(repr(t), label, **STAGES[stage])
-        else:
+        else:  # a leaf's name, such as `variable#2`, starts with its kind
             kind = repr(t).split("#")[0]
             picture.node(repr(t), leaf_label(t, kind, names.get(t)), **LEAVES[kind])
     for t in tensors:
         for i, x in enumerate(t.op.inputs if t.op else ()):
-            dotted = i == 1 and t.op.kind in SHAPE_ONLY
-            picture.edge(repr(x), repr(t), **({"style": "dotted", "penwidth": "1.5"} if dotted else {}))
+            shape_only = i == 1 and t.op.kind in SHAPE_ONLY
+            picture.edge(repr(x), repr(t), **(SHAPE_EDGE if shape_only else {}))
     return picture
 
 
@@ -151,7 +154,9 @@ def example_picture():
                                      names=names)}
 
 
-# `python draw.py FOLDER` writes each picture to FOLDER as SVG.
+# `python draw.py FOLDER` writes each picture to FOLDER as SVG. The
+# tutorial's prose column is 500 pixels wide, which Graphviz, at 96 pixels
+# to the inch, calls 5.2 inches: a wider picture is scaled down to fit it.
 def save(folder):
     for name, picture in {**xor_pictures(), **example_picture()}.items():
         picture.graph_attr["size"] = "5.2,100"

@@ -127,6 +127,18 @@ class Graph:
     # `b`'s gradient is the *sum* of the two gradients they pass back. So
     # `b`'s gradient cannot go further back until both have reported.
     #
+    # Here is that example after `gradients(y, [a, b])`, with `a` and `b`
+    # holding three numbers each. The orange, dashed ops are the backward
+    # pass. `broadcast_to` makes the seed, ones shaped like `y` (its dotted
+    # edge carries only `y`'s shape). The product rule gives one `mul` per
+    # factor: the seed times `b + 1` is the gradient flowing into `a + b`,
+    # and the seed times `a + b` the one flowing into `b + 1`. An `add`
+    # passes its gradient on unchanged, so the first is already ∂y/∂a,
+    # while `b` hears from both adds: the last `add` is their sum, ∂y/∂b.
+    #
+    # ![y = (a + b) * (b + 1) and its gradients: the forward ops in blue,
+    # and in orange a broadcast_to, two muls and an add](example_gradient.svg)
+    #
     # A simpler queue forwards every partial gradient as soon as it arrives.
     # It gets the same sums in the end, but it runs the whole backward pass
     # upstream of `b` once per use of `b`. In a chain of such shared uses

@@ -11,12 +11,11 @@
 #
 # XOR is 1 when exactly one of its two inputs is 1:
 #
-# | x₁ | x₂ | XOR |
-# |----|----|-----|
-# | 0  | 0  | 0   |
-# | 0  | 1  | 1   |
-# | 1  | 0  | 1   |
-# | 1  | 1  | 0   |
+#     x₁  x₂   XOR
+#      0   0    0
+#      0   1    1
+#      1   0    1
+#      1   1    0
 #
 # Plot the four inputs as the corners of a square: the two 1s sit on one
 # diagonal and the two 0s on the other. No straight line separates them, so
@@ -80,11 +79,14 @@ def initial_weights():
 # - the loss: the mean of the squared differences from the targets, a single
 #   number that is 0 only when every output is exactly right.
 #
-# `graph.gradients` then extends the same graph with the backward pass: two
-# tensors whose values will be ∂loss/∂weights0 and ∂loss/∂weights1, each
-# shaped like its weights. The update subtracts them from the weights, which
-# is gradient descent with a learning rate of 1, and `group` bundles both
-# assignments into one tensor, so one fetch runs them both.
+# Drawn by draw.py, with data flowing downwards, the forward graph is a
+# short chain of ops (blue) over four variables (green cylinders, each
+# with its shape):
+#
+# ![The XOR model's forward graph: X and weights0 meet in a dot, then a
+# sigmoid, a dot with weights1 and a second sigmoid, activations1; its
+# difference from the transposed targets y is squared and averaged into
+# the loss](xor_forward.svg)
 def build_model(weights0, weights1):
     graph = Graph()
     inputs, targets = graph.tensor(X), graph.tensor(y)
@@ -94,6 +96,23 @@ def build_model(weights0, weights1):
     activations1 = graph.sigmoid(graph.dot(activations0, w1))
     loss = graph.mean(graph.square(graph.transpose(targets) - activations1))
 
+    # `graph.gradients` then extends the same graph with the backward pass:
+    # two tensors whose values will be ∂loss/∂weights0 and ∂loss/∂weights1,
+    # each shaped like its weights. The update subtracts them from the
+    # weights, which is gradient descent with a learning rate of 1, and
+    # `group` bundles both assignments into one tensor, so that one fetch
+    # runs them both.
+    #
+    # Drawn again afterwards, the graph has grown a second, larger part.
+    # The orange, dashed ops are the ones `gradients` added. They start at
+    # the loss and work back towards the weights, reading forward values on
+    # the way: each sigmoid's gradient uses that sigmoid's own output. The
+    # purple ops are the update. A grey number is a constant that a
+    # gradient rule mixed in (the 2 of `2x`, the 1 of `1 − y`).
+    #
+    # ![The same graph after gradients and the update: orange backward
+    # ops lead from the loss to two purple subtractions and assignments,
+    # one per weight matrix, grouped into one op](xor_backward.svg)
     g0, g1 = graph.gradients(loss, [w0, w1])
     update = graph.group([graph.assign(w0, w0 - g0), graph.assign(w1, w1 - g1)])
     return loss, update, activations1
