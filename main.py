@@ -120,13 +120,20 @@ def build_model(weights0, weights1):
 
 # ## Training
 #
-# A session holds the weights' current values. Each epoch runs the update
-# and fetches the loss in the same run, so the loss shown is the one
-# computed from the weights *before* that epoch's update. The bar's text is
-# refreshed every 100 epochs: formatting it costs more than an epoch does.
+# A session holds the weights' current values, so training is a loop of
+# runs. `fit` is written against nothing but `sess.run`, which is why
+# TensorFlow's session can drive it unchanged (tf_test.py does).
 def train(epochs=10_000):
     loss, update, output = build_model(*initial_weights())
-    sess = Session(loss.graph)
+    fit(Session(loss.graph), loss, update, output, epochs)
+
+
+# Each epoch runs the update and fetches the loss in the same run, so the
+# loss shown is the one computed from the weights *before* that epoch's
+# update. The bar's text is refreshed every 100 epochs: formatting it costs
+# more than an epoch does. At the end come the losses at both ends of
+# training and the network's answer for each input beside its target.
+def fit(sess, loss, update, output, epochs):
     bar = tqdm(range(epochs))
     for epoch in bar:
         _, value = sess.run([update, loss])

@@ -13,10 +13,14 @@
 # TensorFlow is an optional dependency. Install it with
 # `pip install -r requirements-tf.txt`, then run `python tf_test.py`. Started
 # from the same weights, it prints the same losses as `python main.py`.
+#
+# Only the model is written again. The data, the starting weights (drawn by
+# NumPy with the seed fixed at 67, not by TensorFlow's own random ops) and
+# the training loop are main.py's own, so both programs start from exactly
+# the same point and report in exactly the same way.
 import os
 
-import numpy as np
-from tqdm import tqdm
+from main import X, fit, initial_weights, y
 
 # Two settings that only keep TensorFlow quiet, made before it is imported
 # because it reads them once. The first raises the log threshold of its C++
@@ -35,28 +39,6 @@ try:
     import tensorflow as tf
 except ImportError:
     tf = None
-
-# ## The data
-#
-# The four XOR inputs, one per row, and the four targets as a single row.
-# These are the exact arrays main.py uses; the model compares the column
-# `transpose(y)` with the network's output.
-X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
-y = np.array([[0, 1, 1, 0]], dtype=float)
-
-
-# ## The starting weights
-#
-# With the seed fixed at 67, NumPy draws the same two matrices as main.py: a
-# 2×4 layer from the inputs to four hidden units and a 4×1 layer from those
-# units to the output. Drawing them with NumPy, not with TensorFlow's own
-# random ops, is what lets both programs begin at the same point.
-def initial_weights():
-    np.random.seed(67)
-    weights0 = np.random.normal(size=(2, 4))
-    weights1 = np.random.normal(size=(4, 1))
-    return weights0, weights1
-
 
 # ## The model
 #
@@ -126,37 +108,17 @@ def build_model(weights0, weights1, dtype="float64"):
 
 # ## Training
 #
-# The loop is main.py's `train`, line for line. A `tf.compat.v1.Session` is
-# our `Session`: it holds the variables' values, and `run` evaluates the
-# tensors it is given, computing each op they need once per call. Running
-# `update` trains; fetching `loss` in the same call reports the loss of the
-# weights the epoch started from, since both come from the same reads.
-# Formatting the bar's text costs more than an epoch of this tiny network,
-# so it is refreshed every 100 epochs.
+# A `tf.compat.v1.Session` is our `Session`: it holds the variables' values,
+# and `run` evaluates the tensors it is given, computing each op they need
+# once per call. The two are alike enough that main.py's `fit`, the loop of
+# `sess.run([update, loss])` with its progress bar and final report, drives
+# this one unchanged. Running `update` trains; fetching `loss` in the same
+# call reports the loss of the weights the epoch started from.
 def train(epochs=10_000):
     graph, init, loss, update, output = build_model(*initial_weights())
     with tf.compat.v1.Session(graph=graph) as sess:
         sess.run(init)
-        bar = tqdm(range(epochs))
-        for epoch in bar:
-            _, value = sess.run([update, loss])
-            if epoch == 0:
-                first = value
-            if epoch % 100 == 0 or epoch == epochs - 1:
-                bar.set_description(f"loss {value:.6f}", refresh=False)
-        bar.close()
-
-        # ## What the network learned
-        #
-        # The same report as main.py: the loss in the first and last epochs,
-        # the loss of the trained weights, and for each input pair its XOR
-        # beside the network's answer, which should be close to it.
-        print(f"loss in the first epoch: {first:.12f}")
-        print(f"loss in the last epoch:  {value:.12f}")
-        print(f"loss after training:     {sess.run(loss):.12f}")
-        print("\n x1  x2  XOR  network")
-        for (x1, x2), target, prediction in zip(X, y[0], sess.run(output)[:, 0]):
-            print(f" {x1:.0f}   {x2:.0f}   {target:.0f}    {prediction:.4f}")
+        fit(sess, loss, update, output, epochs)
 
 
 # Without TensorFlow there is nothing to train: say how to get it and stop.

@@ -83,3 +83,29 @@ def derivative_of(f, i=0):
         return xs[0].graph.gradients(f(*xs), [xs[i]])[0]
 
     return build
+
+
+# Pairs of input shapes for the elementwise binary ops: equal shapes, and each
+# way numpy broadcasts (a missing leading axis, axes of length 1 stretched,
+# a scalar against anything).
+SHAPE_PAIRS = [
+    ((), ()),
+    ((3, 4), (3, 4)),
+    ((3, 4), (4,)),
+    ((4,), (3, 4)),
+    ((3, 1), (1, 4)),
+    ((), (3, 4)),
+    ((3, 4), ()),
+    ((2, 1, 3), (4, 1)),
+]
+SHAPE_IDS = [f"{a}-{b}" for a, b in SHAPE_PAIRS]
+
+
+# The unary ops, each as a function of its input tensor.
+UNARY = {
+    "neg": lambda x: -x,
+    "square": lambda x: x.graph.square(x),
+    "sigmoid": lambda x: x.graph.sigmoid(x),
+    "transpose": lambda x: x.graph.transpose(x),
+    "mean": lambda x: x.graph.mean(x),
+}

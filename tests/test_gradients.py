@@ -9,7 +9,7 @@ both must be right.
 
 import numpy as np
 import pytest
-from helpers import check_gradients, derivative_of
+from helpers import SHAPE_IDS, SHAPE_PAIRS, UNARY, check_gradients, derivative_of
 
 from graph import Graph
 from session import Session
@@ -19,20 +19,6 @@ rng = np.random.default_rng(1)
 both_paths = pytest.mark.parametrize("placeholders", [False, True],
                                      ids=["variables", "placeholders"])
 
-# Pairs of input shapes for the elementwise binary ops: equal shapes, and each
-# way numpy broadcasts (a missing leading axis, axes of length 1 stretched,
-# a scalar against anything).
-SHAPE_PAIRS = [
-    ((), ()),
-    ((3, 4), (3, 4)),
-    ((3, 4), (4,)),
-    ((4,), (3, 4)),
-    ((3, 1), (1, 4)),
-    ((), (3, 4)),
-    ((3, 4), ()),
-    ((2, 1, 3), (4, 1)),
-]
-SHAPE_IDS = [f"{a}-{b}" for a, b in SHAPE_PAIRS]
 
 BINARY = {
     "add": lambda a, b: a + b,
@@ -55,13 +41,6 @@ def test_binary_op_gradients(name, a_shape, b_shape, placeholders):
                     placeholders=placeholders)
 
 
-UNARY = {
-    "neg": lambda x: -x,
-    "square": lambda x: x.graph.square(x),
-    "sigmoid": lambda x: x.graph.sigmoid(x),
-    "transpose": lambda x: x.graph.transpose(x),
-    "mean": lambda x: x.graph.mean(x),
-}
 
 
 @both_paths

@@ -8,7 +8,7 @@ no example can make a check flake.
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
-from helpers import check_gradients
+from helpers import UNARY, check_gradients
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,13 +72,6 @@ def test_elementwise_gradients(pair, name, fed):
     check_gradients(build, *pair, placeholders=fed)
 
 
-UNARY = {
-    "neg": lambda x: -x,
-    "square": lambda x: x.graph.square(x),
-    "sigmoid": lambda x: x.graph.sigmoid(x),
-    "transpose": lambda x: x.graph.transpose(x),
-    "mean": lambda x: x.graph.mean(x),
-}
 
 
 @quick
