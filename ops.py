@@ -43,7 +43,8 @@ class BaseOp:
             try:
                 shape = self.infer_shape(*shapes)
             except ValueError as error:
-                raise ValueError(f"cannot build {self.describe(shapes)}: {error}") from None
+                where = self.describe(shapes)
+                raise ValueError(f"cannot build {where}: {error}") from None
         self.output = graph.tensor(op=self)
         self.output.shape = shape
 
@@ -371,7 +372,8 @@ class AssignOp(BaseOp):
     # The same check, made while building where both shapes are known.
     def infer_shape(self, a, b):
         if a != b:
-            raise ValueError(f"cannot assign a value of shape {b} to a variable of shape {a}")
+            raise ValueError(f"cannot assign a value of shape {b} "
+                             f"to a variable of shape {a}")
         return a
 
 

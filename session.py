@@ -65,7 +65,8 @@ class Session:
         variables = [t for t in order if t.op is None]
         for t in variables:
             if t.initial_value is None:
-                raise ValueError(f"{t} has no value: feed it, as in feed_dict={{{t}: value}}")
+                raise ValueError(f"{t} has no value: feed it, "
+                                 f"as in feed_dict={{{t}: value}}")
         # Each step is stored ready to call: the op's `compute`, its input
         # tensors, and the output tensor its value belongs to.
         steps = [(t.op.compute, t.op.inputs, t) for t in order if t.op is not None]
@@ -92,7 +93,7 @@ class Session:
         key = (tuple(fetches), frozenset(feeds))
         try:
             variables, steps = self.plans[key]
-        except (KeyError, TypeError):  # TypeError: an unhashable fetch, which plan() refuses
+        except (KeyError, TypeError):  # TypeError: an unhashable fetch
             variables, steps = self.plans[key] = self.plan(fetches, feeds)
 
         values = {t: self.feed_value(t, value) for t, value in feeds.items()}
@@ -124,7 +125,8 @@ class Session:
     def feed_value(self, t, value):
         value = np.array(value)
         if t.shape is not None and value.shape != t.shape:
-            raise ValueError(f"cannot feed shape {value.shape} to {t}, whose shape is {t.shape}")
+            raise ValueError(f"cannot feed shape {value.shape} to {t}, "
+                             f"whose shape is {t.shape}")
         return value
 
 

@@ -71,3 +71,11 @@ def test_each_page_opens_with_the_navigation_and_points_to_the_next(index):
     # After it, the page links onward: to the next page, the last back to main.
     following = PAGES[(index + 1) % len(PAGES)].name
     assert following in hrefs[len(PAGES):], f"{PAGES[index].name} has no link to {following}"
+
+
+@pytest.mark.parametrize("name", READING_ORDER)
+def test_code_fits_the_code_column(name):
+    # Pycco's code column shows about 85 characters; longer lines are cut off.
+    lines = (ROOT / f"{name}.py").read_text(encoding="utf-8").splitlines()
+    wide = [i for i, line in enumerate(lines, 1) if len(line) > 85]
+    assert wide == [], f"{name}.py lines {wide} are wider than the rendered code column"
