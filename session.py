@@ -115,7 +115,10 @@ class Session:
             raise RuntimeError(f"{output} failed in {where}: {error}") from error
         self.state.update(updates)
 
-        results = [values[t] for t in fetches]
+        # The arrays returned are the caller's own: copies, so that changing
+        # one in place cannot change a variable behind the session's back.
+        results = [v.copy() if isinstance(v, np.ndarray) else v
+                   for v in map(values.__getitem__, fetches)]
         return results[0] if isinstance(tensors, Tensor) else results
 
     # A fed value must fit the tensor's static shape, if it has one: the

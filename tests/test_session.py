@@ -187,3 +187,23 @@ def test_gradient_descent_step_by_step():
     for expected in [2.0, 2.5, 2.75, 2.875]:
         sess.run(step)
         assert sess.run(w) == pytest.approx(expected, rel=1e-15)
+
+
+def test_changing_a_fetched_array_does_not_change_the_state():
+    graph = Graph()
+    w = graph.tensor(np.zeros(3))
+    sess = Session(graph)
+    fetched = sess.run(w)
+    fetched += 5
+    np.testing.assert_array_equal(sess.state[w], np.zeros(3))
+    np.testing.assert_array_equal(sess.run(w), np.zeros(3))
+
+
+def test_changing_a_fed_array_after_the_run_does_not_change_the_state():
+    graph = Graph()
+    w, p = graph.tensor(np.zeros(3)), graph.tensor()
+    sess = Session(graph)
+    value = np.ones(3)
+    sess.run(graph.assign(w, p), {p: value})
+    value += 5
+    np.testing.assert_array_equal(sess.state[w], np.ones(3))
