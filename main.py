@@ -107,8 +107,9 @@ def build_model(weights0, weights1):
     # The orange, dashed ops are the ones `gradients` added. They start at
     # the loss and work back towards the weights, reading forward values on
     # the way: each sigmoid's gradient uses that sigmoid's own output. The
-    # purple ops are the update. A grey number is a constant that a
-    # gradient rule mixed in (the 2 of `2x`, the 1 of `1 − y`).
+    # purple ops are the update. A grey number is a constant: the seed 1
+    # that starts the backward pass at the loss, or one that a gradient
+    # rule mixed in (the 2 of square's `2x`, the 1 of sigmoid's `1 − y`).
     #
     # ![The same graph after gradients and the update: orange backward
     # ops lead from the loss to two purple subtractions and assignments,
