@@ -101,7 +101,7 @@ class Graph:
     mean = lambda self, x: self.op(MeanOp, x)
     assign = lambda self, a, b: self.op(AssignOp, a, b)
     group = lambda self, inputs: self.op(GroupOp, *inputs)
-    spread = lambda self, grad, like: self.op(SpreadOp, grad, like)
+    spread = lambda self, x, like: self.op(SpreadOp, x, like)
     sum_to = lambda self, x, like: self.op(SumToOp, x, like)
     broadcast_to = lambda self, x, like: self.op(BroadcastToOp, x, like)
 
@@ -140,22 +140,26 @@ class Graph:
     # and in orange a broadcast_to, two muls and an add](example_gradient.svg)
     #
     # A simpler queue forwards every partial gradient as soon as it arrives.
-    # It gets the same sums in the end, but it runs the whole backward pass
-    # upstream of `b` once per use of `b`. In a chain of such shared uses
-    # (`t = t * t`, over and over) the work doubles at every link: a
-    # thousand times too much for ten links, a trillion for forty. Instead
-    # we count, before
-    # starting, how many uses each tensor must hear from, and release a
-    # tensor from the queue only when the last of them has reported. Each
-    # op's `gradient` then runs exactly once, and the backward pass adds a
-    # number of ops proportional to the size of the forward graph.
+    # Since each op's `gradient` is linear in `grad`, passing the parts back
+    # one at a time and adding them up at the inputs gives the same total
+    # as adding them first. But it runs the whole backward pass upstream of
+    # `b` once per use of `b`. In a chain of such shared uses (`t = t * t`,
+    # over and over) the work doubles at every link: about a thousand
+    # gradient calls where ten would do for ten links, a trillion where
+    # forty would do for forty. Instead we count, before starting, how many
+    # uses each tensor must hear from, and release a tensor from the queue
+    # only when the last of them has reported. Each op's `gradient` then
+    # runs at most once, and the backward pass adds a number of ops
+    # proportional to the size of the forward graph.
     def gradients(self, y, xs):
         y = self.convert(y)
         xs = [self.convert(x) for x in xs]
 
-        # First, walk back from `y`, recording for every tensor the ops
-        # that use it. The walk keeps its own stack instead of recursing:
-        # Python allows 1,000 nested calls, and graphs can be far deeper.
+        # First, walk back from `y`, recording every use of every tensor,
+        # as the output of the op that uses it (an op that uses `t` twice,
+        # as `t * t` does, counts twice). The walk keeps its own stack
+        # instead of recursing: Python allows 1,000 nested calls, and graphs
+        # can be far deeper.
         users = {y: []}
         stack = [y]
         while stack:
@@ -168,7 +172,9 @@ class Graph:
 
         # Only ops on a path from some x to `y` need differentiating. Walk
         # forward from the xs along those uses: every tensor reached depends
-        # on an x, and is *live*.
+        # on an x, and is *live*. (An op's `gradient` still builds tensors
+        # for all its inputs, live or not; those for the others are dropped
+        # here, and no run ever computes them.)
         live = set()
         stack = [x for x in xs if x in users]
         while stack:

@@ -46,9 +46,12 @@
 # the graph backwards from `y`, applying the chain rule one op at a time,
 # and *adds new ops to the graph* that compute ∂y/∂x for each x. The
 # derivative is itself a graph: the session runs it like any other, and it
-# can even be differentiated again. This is how `tf.gradients` works, and
-# the alternative to recording operations as they run, which is what
-# PyTorch and JAX do.
+# can even be differentiated again. This is how `tf.gradients` works. The
+# alternative, PyTorch's, is to record the operations as they run and
+# replay the record backwards.
+#
+# In the code, `graph` is a `Graph` object, and `graph.gradients` its
+# method.
 import numpy as np
 from tqdm import tqdm
 
@@ -152,8 +155,8 @@ def fit(sess, loss, update, output, epochs):
         print(f" {x1:.0f}   {x2:.0f}   {target:.0f}    {prediction:.4f}")
 
 
-# Run as a script, this trains the network; imported (by the tests, and by
-# the benchmarks), it only defines the model.
+# Run as a script, this trains the network; imported (by tf_test.py, the
+# tests and the benchmarks), it only defines the model.
 if __name__ == "__main__":
     train()
 

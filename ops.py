@@ -17,11 +17,11 @@
 # Because `gradient` builds ordinary ops instead of computing numbers, the
 # backward pass is just more graph. One evaluator, the session, runs both
 # passes. And since gradient ops are ops like any other, they can be
-# differentiated in turn: second derivatives cost nothing extra.
+# differentiated in turn: second derivatives need no extra code.
 #
 # The names follow one convention: `a, b` are the inputs of a binary op, `x`
 # the input of a unary one, `grad` the incoming gradient and `y` the op's
-# own output.
+# own output (on this page, never main.py's targets).
 import re
 
 import numpy as np
@@ -88,10 +88,10 @@ class BaseOp:
 #
 # Three small ops move values between a shape and a broadcast version of it.
 # They share a base class: each produces a value shaped like its second
-# input, `like`, and does nothing at all when `x` already has that shape.
-# If both shapes are known and equal while building, the op is not built;
-# in a model whose shapes are all fixed, like main.py's, the backward pass
-# contains none of them.
+# input, `like`, and does nothing at all when its first input, `x`, already
+# has that shape. If both shapes are known and equal while building, the op
+# is not built: in a model whose shapes are all fixed, like main.py's, the
+# backward pass contains no `sum_to` and no `broadcast_to`.
 #
 # They are ops, not helper functions, because shapes may become known only
 # when the graph runs (a placeholder can be fed any batch size). They read
@@ -141,15 +141,15 @@ class BroadcastToOp(ToShapeOp):
         return [self.graph.sum_to(grad, self.inputs[0]), None]
 
 
-# `spread(grad, like)` is mean's gradient, `grad / n` over `like`'s shape
-# (see `MeanOp` below).
+# `spread(x, like)` fills `like`'s shape with `x / n`, n being the number of
+# elements of `like`: that is mean's gradient (see `MeanOp` below). Its `x`
+# is a scalar, so equal shapes mean n = 1, and then it too does nothing.
 class SpreadOp(ToShapeOp):
-    # `like.size` is n, the number of elements.
-    def compute(self, sess, grad, like):
-        return np.full(like.shape, grad / like.size)
+    def compute(self, sess, x, like):
+        return np.full(like.shape, x / like.size)
 
-    # Each output element is `grad / n`, so the gradient with respect to
-    # `grad` is the sum of the incoming gradients divided by n: their mean.
+    # Each output element is `x / n`, so the gradient with respect to `x` is
+    # the sum of the incoming gradient's elements divided by n: their mean.
     # Mean and spread are each other's backward step.
     def gradient(self, grad):
         return [self.graph.mean(grad), None]
@@ -162,7 +162,7 @@ class SpreadOp(ToShapeOp):
 #
 # ### add
 class AddOp(BaseOp):
-    # `a + b`, element by element.
+    # NumPy adds element by element, broadcasting where shapes differ.
     def compute(self, sess, a, b):
         return a + b
 
@@ -385,11 +385,13 @@ class GroupOp(BaseOp):
     def compute(self, sess, *values):
         return None
 
-    # It has no shape either.
+    # Having no value, it has no shape: `None`, like an unknown one.
     def infer_shape(self, *shapes):
         return None
 
-    # Its gradient hands `grad` on to every input.
+    # Its gradient hands `grad` on to every input. That is a convention
+    # more than mathematics, since a group has no value; its inputs are
+    # usually assignments, which refuse gradients anyway.
     def gradient(self, grad):
         return [grad] * len(self.inputs)
 

@@ -21,15 +21,15 @@
 # A tensor does know one thing about its future value while the graph is
 # built: its *static shape*, where that is cheap to work out. A variable's
 # shape is its value's shape; an op's output shape follows from the shapes
-# of its inputs (ops.py says how); a placeholder's is unknown, `None`, until
-# it is fed. Knowing shapes early lets the graph refuse an op whose shapes
-# cannot fit as soon as it is written, and leave out steps that would do
-# nothing.
+# of its inputs (ops.py says how); a placeholder's is unknown, `None`: only
+# the values fed to it at run time have shapes. Knowing shapes early lets
+# the graph refuse an op whose shapes cannot fit as soon as it is written,
+# and leave out steps that would do nothing.
 import numpy as np
 
 
-# A tensor records the three facts above (`initial_value`, `op`, and the
-# `graph` it belongs to), its static shape, and two small extras.
+# A tensor records which kind it is (through `initial_value` and `op`), the
+# `graph` it belongs to, its static shape, and two small extras.
 class Tensor:
     # `constant` is set only by `graph.convert`.
     constant = False

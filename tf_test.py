@@ -59,9 +59,9 @@ def build_model(weights0, weights1, dtype="float64"):
     # changes nothing for anyone else.
     graph = tf.Graph()
     with graph.as_default():
-        # `graph.tensor(X)` in our engine gives a tensor whose value is known
-        # when the graph is built. For data that never changes TensorFlow has
-        # `tf.constant`. (Data fed on every run would be a
+        # Our engine makes X a variable that nothing assigns to, a tensor
+        # whose value is known when the graph is built. TensorFlow's nearest
+        # equivalent is `tf.constant`. (Data fed on every run would be a
         # `tf.compat.v1.placeholder`, our `graph.tensor()` with no value.)
         inputs = tf.constant(X, dtype=dtype)
         targets = tf.constant(y, dtype=dtype)
@@ -82,9 +82,10 @@ def build_model(weights0, weights1, dtype="float64"):
         # averages every element to a scalar, exactly like our `mean`.
         loss = tf.reduce_mean(tf.square(tf.transpose(targets) - activations1))
 
-        # `tf.gradients` is `graph.gradients`. It walks back from the loss and
-        # adds the ops that compute d(loss)/d(w) to this same graph, then hands
-        # back one gradient tensor per variable. Nothing is computed yet.
+        # `tf.compat.v1.gradients` (TensorFlow 1's `tf.gradients`) is our
+        # `graph.gradients`. It walks back from the loss and adds the ops that
+        # compute ∂loss/∂w to this same graph, then hands back one gradient
+        # tensor per variable. Nothing is computed yet.
         grad0, grad1 = tf.compat.v1.gradients(loss, [w0, w1])
 
         # One step of gradient descent with a learning rate of 1. `assign`
