@@ -145,6 +145,7 @@ class BroadcastToOp(ToShapeOp):
 # elements of `like`: that is mean's gradient (see `MeanOp` below). Its `x`
 # is a scalar, so equal shapes mean n = 1, and then it too does nothing.
 class SpreadOp(ToShapeOp):
+    # Of `like`'s value only the shape and the size, n, are used.
     def compute(self, sess, x, like):
         return np.full(like.shape, x / like.size)
 
