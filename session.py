@@ -88,7 +88,8 @@ class Session:
     # exactly as it was, so a mistake found halfway through a training step
     # never leaves half the weights updated.
     def run(self, tensors, feed_dict=None):
-        fetches = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+        single = isinstance(tensors, Tensor)
+        fetches = [tensors] if single else list(tensors)
         feeds = feed_dict or {}
         key = (tuple(fetches), frozenset(feeds))
         try:
@@ -118,8 +119,8 @@ class Session:
         # The arrays returned are the caller's own: copies, so that changing
         # one in place cannot change a variable behind the session's back.
         results = [v.copy() if isinstance(v, np.ndarray) else v
-                   for v in map(values.__getitem__, fetches)]
-        return results[0] if isinstance(tensors, Tensor) else results
+                   for v in map(read, fetches)]
+        return results[0] if single else results
 
     # A fed value must fit the tensor's static shape, if it has one: the
     # backward pass was built for that shape, and may have left out the
