@@ -44,7 +44,7 @@ LEAVES = {
 # `sum_to`, `broadcast_to` and `spread` read only the *shape* of their second
 # input, `like`. Its edge is dotted, since no value flows along it, and
 # drawn at least two ranks long, so that the dots can be seen.
-SHAPE_ONLY = {"sum_to", "broadcast_to", "spread"}
+SHAPE_ONLY = {"sum_to", "broadcast_to", "expand", "spread"}
 SHAPE_EDGE = {"style": "dotted", "penwidth": "1.5", "minlen": "2"}
 
 

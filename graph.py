@@ -27,14 +27,23 @@ from ops import (
     BroadcastToOp,
     DivOp,
     DotOp,
+    ExpandOp,
+    ExpOp,
     GroupOp,
+    LogOp,
+    LogSoftmaxOp,
     MeanOp,
     MulOp,
     NegOp,
+    ReluOp,
     SigmoidOp,
+    SoftmaxCrossEntropyWithLogitsOp,
+    SoftmaxOp,
     SpreadOp,
     SquareOp,
+    StepOp,
     SubOp,
+    SumOp,
     SumToOp,
     TransposeOp,
 )
@@ -77,18 +86,20 @@ class Graph:
     # `x`, and summing a gradient back to the shape it already has leaves it
     # as it is. Then no op is built at all. Users rarely write `x * 1`, but
     # `gradients` would write such steps all the time.
-    def op(self, op_class, *inputs):
+    #
+    # Keyword arguments are the op's attributes, such as the axes of a sum,
+    # and pass straight on to the op.
+    def op(self, op_class, *inputs, **attributes):
         inputs = [self.convert(x) for x in inputs]
         unchanged = op_class.unchanged(*inputs)
         if unchanged is not None:
             return unchanged
-        return op_class(inputs, self).output
+        return op_class(inputs, self, **attributes).output
 
     # The public op-building methods, one line each, return the output
-    # tensor of their op. The last three appear only in backward passes:
-    # `spread` shares a gradient out over a shape (mean's gradient), and
-    # `sum_to` and `broadcast_to` move a tensor between a broadcast shape
-    # and the shape it came from. ops.py explains all of them.
+    # tensor of their op. The last two of the first group appear only in
+    # backward passes: `sum_to` and `broadcast_to` move a tensor between a
+    # broadcast shape and the shape it came from. ops.py explains them all.
     add = lambda self, a, b: self.op(AddOp, a, b)
     sub = lambda self, a, b: self.op(SubOp, a, b)
     mul = lambda self, a, b: self.op(MulOp, a, b)
@@ -98,12 +109,40 @@ class Graph:
     sigmoid = lambda self, x: self.op(SigmoidOp, x)
     dot = lambda self, a, b: self.op(DotOp, a, b)
     transpose = lambda self, x: self.op(TransposeOp, x)
-    mean = lambda self, x: self.op(MeanOp, x)
     assign = lambda self, a, b: self.op(AssignOp, a, b)
     group = lambda self, inputs: self.op(GroupOp, *inputs)
-    spread = lambda self, x, like: self.op(SpreadOp, x, like)
     sum_to = lambda self, x, like: self.op(SumToOp, x, like)
     broadcast_to = lambda self, x, like: self.op(BroadcastToOp, x, like)
+
+    # The ops of the digits chapter: three more elementwise functions, and
+    # `step`, relu's slope, which only relu's gradient uses.
+    exp = lambda self, x: self.op(ExpOp, x)
+    log = lambda self, x: self.op(LogOp, x)
+    relu = lambda self, x: self.op(ReluOp, x)
+    step = lambda self, x: self.op(StepOp, x)
+
+    # Sums over some axes, or over all of them when `axis` is None.
+    def sum(self, x, axis=None, keepdims=False):
+        return self.op(SumOp, x, axis=axis, keepdims=keepdims)
+
+    # A mean is such a sum divided by the number of elements added.
+    def mean(self, x, axis=None, keepdims=False):
+        return self.op(MeanOp, x, axis=axis, keepdims=keepdims)
+
+    # Their mirror images, `expand` and `spread`, copy a sum, or a share of
+    # a mean, back out to the shape it came from. They appear in backward
+    # passes, and take the same attributes. Then softmax and its logarithm,
+    # over the last axis.
+    expand = lambda self, x, like, **attrs: self.op(ExpandOp, x, like, **attrs)
+    spread = lambda self, x, like, **attrs: self.op(SpreadOp, x, like, **attrs)
+    softmax = lambda self, x: self.op(SoftmaxOp, x)
+    log_softmax = lambda self, x: self.op(LogSoftmaxOp, x)
+
+    # The loss that fuses softmax with cross-entropy. Its arguments must be
+    # named, as in TensorFlow: a loss with labels and logits swapped would
+    # still run, and be wrong.
+    def softmax_cross_entropy_with_logits(self, *, labels, logits):
+        return self.op(SoftmaxCrossEntropyWithLogitsOp, labels, logits)
 
     # ## Gradients
     #

@@ -22,19 +22,28 @@
 # The names follow one convention: `a, b` are the inputs of a binary op, `x`
 # the input of a unary one, `grad` the incoming gradient and `y` the op's
 # own output (on this page, never main.py's targets).
+import math
 import re
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 
 # `BaseOp` holds what all ops share: inputs, an output, a static shape, a
 # name for error messages.
 class BaseOp:
+    # Besides its inputs, an op may take *attributes*: settings fixed when
+    # it is built, such as the axes a sum runs over (TensorFlow calls them
+    # attrs too). The ops that take some, sums and means and their mirrors,
+    # read them as `self.axis` and `self.keepdims`; these are the defaults.
+    axis, keepdims = None, False
+
     # Every input goes through `graph.convert`, so plain numbers and arrays
     # are welcome wherever a tensor is. The output's static shape is worked
     # out *before* the output tensor is made, so an op whose shapes cannot
     # fit is refused as it is written, naming the shapes.
-    def __init__(self, inputs, graph):
+    def __init__(self, inputs, graph, **attributes):
+        vars(self).update(attributes)
         self.graph = graph
         self.inputs = [graph.convert(x) for x in inputs]
         shapes = [x.shape for x in self.inputs]
@@ -86,7 +95,7 @@ class BaseOp:
 # shape (3,). Without that step a bias vector would receive a gradient of
 # the wrong shape.
 #
-# Three small ops move values between a shape and a broadcast version of it.
+# Four small ops move values between a shape and a broadcast version of it.
 # They share a base class: each produces a value shaped like its second
 # input, `like`, and does nothing at all when its first input, `x`, already
 # has that shape. If both shapes are known and equal while building, the op
@@ -141,19 +150,47 @@ class BroadcastToOp(ToShapeOp):
         return [self.graph.sum_to(grad, self.inputs[0]), None]
 
 
-# `spread(x, like)` fills `like`'s shape with `x / n`, n being the number of
-# elements of `like`: that is mean's gradient (see `MeanOp` below). Its `x`
-# is a scalar, so equal shapes mean n = 1, and then it too does nothing.
-class SpreadOp(ToShapeOp):
-    # Of `like`'s value only the shape and the size, n, are used.
+# The last two undo a *reduction*: a sum or a mean over some axes (see
+# "Sums and means over axes" below). `expand(x, like, axis=…, keepdims=…)`
+# takes `x`, the sum of `like` over `axis`, and copies each of its elements
+# back along the axes that were summed away. Summing a (4, 3) matrix over
+# axis 1 gives 4 numbers, shape (4,). Unless the sum kept the summed axes
+# as axes of length 1 (`keepdims=True`), they first come back that way,
+# (4, 1); then an ordinary broadcast copies each number across its row,
+# (4, 3).
+class ExpandOp(ToShapeOp):
+    # `np.expand_dims` counts its axes in the result, `like`'s shape, which
+    # is how `axis` counts them, negative numbers included. (With no `axis`
+    # every axis was summed: `x` is a single number, which broadcasts as it
+    # is.) `np.full` then fills an array of `like`'s shape with `x`,
+    # broadcasting it; on small arrays it takes a third of the time of
+    # `np.broadcast_to`.
     def compute(self, sess, x, like):
-        return np.full(like.shape, x / like.size)
+        if not self.keepdims and self.axis is not None:
+            x = np.expand_dims(x, self.axis)
+        return np.full(like.shape, x)
 
-    # Each output element is `x / n`, so the gradient with respect to `x` is
-    # the sum of the incoming gradient's elements divided by n: their mean.
-    # Mean and spread are each other's backward step.
+    # Copies are reuse, whose gradient is a sum, here over the same axes:
+    # `sum` and `expand` are each other's backward step, as `sum_to` and
+    # `broadcast_to` are.
     def gradient(self, grad):
-        return [self.graph.mean(grad), None]
+        return [self.graph.sum(grad, self.axis, self.keepdims), None]
+
+
+# `spread` is the same for a mean: it expands `x / n`, where n is the number
+# of elements that each element of `x` averages. That is mean's gradient (see
+# `MeanOp` below). With no `axis`, `x` is one number and n the size of
+# `like`.
+class SpreadOp(ExpandOp):
+    # Of `like`'s value only the shape, and from it n, are used.
+    def compute(self, sess, x, like):
+        return super().compute(sess, x / count(like, self.axis), like)
+
+    # Each output element is `x / n`, so the gradient with respect to an
+    # element of `x` is the sum of the gradients of its n copies divided by
+    # n: their mean. Mean and spread are each other's backward step.
+    def gradient(self, grad):
+        return [self.graph.mean(grad, self.axis, self.keepdims), None]
 
 
 # ## Elementwise arithmetic
@@ -274,6 +311,65 @@ class SigmoidOp(BaseOp):
         return [grad * y * (1 - y)]
 
 
+# ## Exponential, logarithm and ReLU
+#
+# Three more functions applied element by element, each with a one-line
+# derivative. The first two build the softmax below; the third is the
+# hidden layer of digits.py.
+class ExpOp(BaseOp):
+    # `eˣ`, element by element.
+    def compute(self, sess, x):
+        return np.exp(x)
+
+    # `∂eˣ/∂x = eˣ`: the derivative is the op's own output `y`, already
+    # computed by the forward pass.
+    def gradient(self, grad):
+        return [grad * self.output]
+
+
+# The natural logarithm, the inverse of `exp`.
+class LogOp(BaseOp):
+    # Defined for x > 0; `log 0` is −∞, and NumPy warns.
+    def compute(self, sess, x):
+        return np.log(x)
+
+    # `∂(log x)/∂x = 1/x`.
+    def gradient(self, grad):
+        return [grad / self.inputs[0]]
+
+
+# The rectified linear unit, `relu(x) = max(x, 0)`, passes positive numbers
+# through and turns negative ones into 0. Most networks today use it in
+# their hidden layers instead of the sigmoid: it costs one comparison, and
+# its slope for positive x is 1 however large x grows, where the sigmoid's
+# flattens out towards 0 and passes less and less gradient back.
+class ReluOp(BaseOp):
+    # Python's 0 takes the dtype of `x` (NumPy treats plain numbers so), so a
+    # float32 input gives a float32 output.
+    def compute(self, sess, x):
+        return np.maximum(x, 0)
+
+    # `relu'(x)` is 1 for x > 0 and 0 for x < 0: the gradient passes where
+    # the unit is on and stops where it is off. At x = 0 the graph of relu
+    # has a corner and no derivative; we take 0 there, as TensorFlow does.
+    def gradient(self, grad):
+        return [grad * self.graph.step(self.inputs[0])]
+
+
+# `step(x)`, the Heaviside step function, is that slope: 1 where x > 0, 0
+# elsewhere.
+class StepOp(BaseOp):
+    # `np.heaviside`'s second argument is its value at 0.
+    def compute(self, sess, x):
+        return np.heaviside(x, 0)
+
+    # A step is flat on either side of 0, so its gradient is 0: zeros shaped
+    # like `x`. That makes relu's second derivative 0, as it is everywhere
+    # except at the corner.
+    def gradient(self, grad):
+        return [self.graph.broadcast_to(0.0, self.inputs[0])]
+
+
 # ## Matrix product and transpose
 #
 # `dot(a, b)` is the matrix product, the heart of every layer of a neural
@@ -323,26 +419,181 @@ class TransposeOp(BaseOp):
         return [self.graph.transpose(grad)]
 
 
-# ## Mean
+# ## Sums and means over axes
 #
-# `mean` averages all the elements of its input into one number; main.py's
-# loss is a mean.
-class MeanOp(BaseOp):
-    # The sum of the elements over their number. NumPy's own `np.mean`
-    # computes the same, but takes three times as long on small arrays.
+# `sum(x, axis)` adds up the elements of `x` along some of its axes: all of
+# them with no `axis` (a single number), or those named by `axis`, one
+# number or a tuple, negative numbers counting from the end as in NumPy.
+# Summing a (4, 3) matrix over axis 1 adds across each row and gives 4
+# numbers, shape (4,); `keepdims=True` keeps the summed axis with length 1,
+# (4, 1), ready to broadcast against the matrix. `mean` is the same sum
+# divided by the number of elements added: main.py's loss is the mean of
+# all the squared errors.
+class SumOp(BaseOp):
+    # NumPy's own `sum`, with the op's attributes.
     def compute(self, sess, x):
-        return x.sum() / x.size
+        return x.sum(self.axis, keepdims=self.keepdims)
 
-    # The result is a scalar, whose shape is the empty tuple.
+    # The summed axes are dropped from the shape, or kept with length 1.
+    # `axes` (below) also refuses an axis that `x` does not have, so the
+    # mistake is caught as the op is built.
     def infer_shape(self, x):
-        return ()
+        summed = axes(self.axis, len(x))
+        if self.keepdims:
+            return tuple(1 if i in summed else n for i, n in enumerate(x))
+        return tuple(n for i, n in enumerate(x) if i not in summed)
 
-    # `mean(x) = (x_1 + … + x_n) / n`, so `∂mean/∂x_i = 1/n` for every
-    # element: each receives an equal share, `grad / n`, of the incoming
-    # gradient. Passing `grad` through unchanged, a tempting shortcut, would
-    # make every step n times too large.
+    # `y = x_1 + … + x_n` along the summed axes, so `∂y/∂x_i = 1`: every
+    # element that went into a sum receives that sum's gradient, copied back
+    # along the summed axes by `expand`.
     def gradient(self, grad):
-        return [self.graph.spread(grad, self.inputs[0])]
+        return [self.graph.expand(grad, self.inputs[0], axis=self.axis,
+                                  keepdims=self.keepdims)]
+
+
+# A mean is a sum with a division, so it shares the sum's shapes.
+class MeanOp(SumOp):
+    # `mean = (x_1 + … + x_n) / n`. NumPy's own `np.mean` computes the
+    # same, but takes three times as long on small arrays.
+    def compute(self, sess, x):
+        return x.sum(self.axis, keepdims=self.keepdims) / count(x, self.axis)
+
+    # `∂mean/∂x_i = 1/n` for every element: each receives an equal share,
+    # `grad / n`, of the incoming gradient, which `spread` hands out.
+    # Passing `grad` on unchanged, a tempting shortcut, would make every
+    # step of training n times too large.
+    def gradient(self, grad):
+        return [self.graph.spread(grad, self.inputs[0], axis=self.axis,
+                                  keepdims=self.keepdims)]
+
+
+# `axes` turns `axis` into a tuple of axis numbers, each from 0 to ndim − 1,
+# and refuses one out of range or named twice. No `axis` means all of them.
+def axes(axis, ndim):
+    return normalize_axis_tuple(tuple(range(ndim)) if axis is None else axis, ndim)
+
+
+# `count` is n, the number of elements of `x` that go into each element of
+# its sum over `axis`: the product of the summed axes' lengths.
+def count(x, axis):
+    if axis is None:
+        return x.size
+    return math.prod(x.shape[i] for i in axes(axis, x.ndim))
+
+
+# ## Softmax and cross-entropy
+#
+# A classifier's last layer gives one number per class, its *logits* `z`:
+# the larger `z_k`, the more the network believes in class k. Softmax turns
+# a row of logits into probabilities, each positive, together summing to 1:
+#
+#     softmax(z)_k = e^(z_k) / Σ_j e^(z_j)
+#
+# For logits (2, 1, 0) that is (e², e, 1) / 11.1 = (0.67, 0.24, 0.09).
+#
+# Written that way it breaks on large logits: e^1000 overflows to ∞, and
+# ∞ / ∞ is NaN. The cure is a shift. Adding the same number c to every
+# logit changes nothing, since `e^(z_k + c) = e^(z_k) e^c` and the `e^c`
+# cancels between top and bottom. With c = −max(z) every exponent is at
+# most 0, so no `e^…` exceeds 1, and the largest is exactly 1, so the sum
+# lies between 1 and the number of classes.
+#
+# The ops below work over the last axis of their input, so that a (batch,
+# classes) matrix of logits is handled row by row.
+class SoftmaxOp(BaseOp):
+    # The shifted formula.
+    def compute(self, sess, x):
+        e = np.exp(x - x.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    # With `y = softmax(z)`, `∂y_k/∂z_j = y_k (δ_kj − y_j)`, where δ_kj is 1
+    # for k = j and 0 otherwise: raising one logit raises its own
+    # probability and takes from all the others. Summed against the
+    # incoming gradient g, `∂/∂z_j = Σ_k g_k y_k (δ_kj − y_j)
+    # = y_j (g_j − Σ_k g_k y_k)`, written with the op's own output `y`.
+    def gradient(self, grad):
+        y = self.output
+        return [y * (grad - self.graph.sum(grad * y, axis=-1, keepdims=True))]
+
+
+# The logarithm of softmax is simpler than softmax itself. With the shifted
+# logits `s = z − max(z)`,
+#
+#     log softmax(z)_k = s_k − log Σ_j e^(s_j)
+#
+# and since the sum is at least 1, its logarithm is finite. Taking the log
+# of a computed softmax instead fails where a probability underflows to 0:
+# `log 0` is −∞. `log_softmax` computes it for the two ops that follow.
+def log_softmax(x):
+    shifted = x - x.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+# `log_softmax` as an op: cross-entropy's gradient needs it.
+class LogSoftmaxOp(BaseOp):
+    # Computed as above.
+    def compute(self, sess, x):
+        return log_softmax(x)
+
+    # `y_k = z_k − log Σ_j e^(z_j)`, so `∂y_k/∂z_j = δ_kj − softmax(z)_j`,
+    # and the gradient is `g_j − softmax(z)_j Σ_k g_k`. Softmax is `e^y`.
+    def gradient(self, grad):
+        softmax = self.graph.exp(self.output)
+        return [grad - softmax * self.graph.sum(grad, axis=-1, keepdims=True)]
+
+
+# ### Cross-entropy
+#
+# Training needs one number that says how wrong the predicted
+# probabilities `p = softmax(z)` are. Each example comes with *labels* `l`,
+# the probabilities it should get: usually 1 for its class and 0 for the
+# others ("one-hot"). Their cross-entropy is
+#
+#     loss = −Σ_k l_k log p_k
+#
+# which for one-hot labels is `−log p_right`: 0 when the network gives the
+# right class probability 1, and growing without bound as that
+# probability falls towards 0. With p = (0.67, 0.24, 0.09) from above and
+# the right class first, the loss is −log 0.67 = 0.41; were it the third,
+# −log 0.09 = 2.41.
+#
+# `softmax_cross_entropy_with_logits(labels=l, logits=z)`, named as in
+# TensorFlow, fuses softmax and cross-entropy into one op, working from the
+# logits through `log_softmax`. The fused op never forms p, so it stays
+# exact where `log(softmax(z))` gives −∞, or NaN (the digits chapter
+# draws the difference). It computes one loss per row: for (batch,
+# classes) logits, a vector of `batch` losses, which a `mean` then averages.
+class SoftmaxCrossEntropyWithLogitsOp(BaseOp):
+    # A placeholder's shape is checked only now, at run time.
+    def compute(self, sess, labels, logits):
+        if np.shape(labels) != np.shape(logits):
+            raise ValueError("labels and logits must have the same shape")
+        return -(labels * log_softmax(logits)).sum(-1)
+
+    # One loss per row: the shape of the logits without the last axis.
+    def infer_shape(self, labels, logits):
+        if labels != logits or not logits:
+            raise ValueError("labels and logits must have the same shape, "
+                             "with at least one axis")
+        return logits[:-1]
+
+    # The fused op has a simple gradient too. Write `s = Σ_k l_k` for the
+    # sum of the labels and `LSE(z) = log Σ_j e^(z_j)`, whose derivative
+    # `∂LSE/∂z_k` is `e^(z_k) / Σ_j e^(z_j) = softmax(z)_k`. Then
+    #
+    #     loss = −Σ_k l_k (z_k − LSE(z)) = −Σ_k l_k z_k + s · LSE(z)
+    #     ∂loss/∂z_k = s · softmax(z)_k − l_k
+    #     ∂loss/∂l_k = −(z_k − LSE(z)) = −log softmax(z)_k
+    #
+    # For labels that sum to 1, as one-hot labels do, the first is
+    # `softmax(z) − l`: the predicted probabilities minus the right ones.
+    # The per-row gradient g is first copied along each row by `expand`.
+    def gradient(self, grad):
+        labels, logits = self.inputs
+        grad = self.graph.expand(grad, logits, axis=-1)
+        s = self.graph.sum(labels, axis=-1, keepdims=True)
+        return [-grad * self.graph.log_softmax(logits),
+                grad * (self.graph.softmax(logits) * s - labels)]
 
 
 # ## State and grouping
