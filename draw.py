@@ -41,8 +41,8 @@ LEAVES = {
     "constant": {"shape": "plaintext", "fontcolor": "#666666"},
 }
 
-# `sum_to`, `broadcast_to` and `spread` read only the *shape* of their second
-# input, `like`. Its edge is dotted, since no value flows along it, and
+# `sum_to`, `broadcast_to`, `expand` and `spread` read only the *shape* of their
+# second input, `like`. Its edge is dotted, since no value flows along it, and
 # drawn at least two ranks long, so that the dots can be seen.
 SHAPE_ONLY = {"sum_to", "broadcast_to", "expand", "spread"}
 SHAPE_EDGE = {"style": "dotted", "penwidth": "1.5", "minlen": "2"}

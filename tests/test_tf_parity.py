@@ -48,6 +48,13 @@ TF_OPS = SimpleNamespace(
     dot=tf.matmul,
     transpose=tf.transpose,
     mean=tf.reduce_mean,
+    exp=tf.exp,
+    log=tf.math.log,
+    relu=tf.nn.relu,
+    sum=tf.reduce_sum,
+    softmax=tf.nn.softmax,
+    log_softmax=tf.nn.log_softmax,
+    softmax_cross_entropy_with_logits=tf.nn.softmax_cross_entropy_with_logits,
 )
 
 # The largest relative difference seen by each kind of check, printed at the
@@ -228,3 +235,101 @@ def test_xor_training_matches_tensorflow():
 
     assert_same(ours, theirs, "XOR loss, 2,000 epochs")
     assert_same(our_output, their_output, "XOR output after 2,000 epochs")
+
+
+# ## The digits chapter's ops
+#
+# exp, log, relu, sums and means over axes, softmax, log_softmax and the
+# fused cross-entropy, each with its gradient, and second derivatives.
+
+
+def positive(*shape, seed=0):
+    return np.random.default_rng(seed).uniform(0.2, 3.0, size=shape)
+
+
+def distributions(*shape, seed=0):
+    """Rows of labels that sum to 1. TensorFlow's kernel returns
+    softmax − labels as the gradient for the logits whatever the labels sum
+    to, which is the derivative only for labels summing to 1; ours is the
+    general `softmax · sum(labels) − labels` (checked against finite
+    differences in test_new_ops.py), and the two agree on such labels."""
+    p = np.random.default_rng(seed).uniform(0.0, 1.0, size=shape)
+    return p / p.sum(-1, keepdims=True)
+
+
+EXTREME_LOGITS = np.array([[1000.0, 0.0, -1000.0], [-1000.0, 1000.0, 999.0],
+                           [0.5, -0.25, 2.0]])
+
+
+@pytest.mark.parametrize(
+    ("name", "x"),
+    [
+        ("exp", normal(3, 4)),
+        ("log", positive(3, 4)),
+        ("relu", away_from_zero(3, 4)),
+        ("softmax", normal(3, 4) * 3),
+        ("softmax", normal(2, 3, 5)),
+        ("softmax", EXTREME_LOGITS),
+        ("log_softmax", normal(3, 4) * 3),
+        ("log_softmax", EXTREME_LOGITS),
+    ],
+)
+def test_new_unary_op(name, x):
+    assert_parity(lambda k, x: getattr(k, name)(x), [x], name)
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", [None, 0, -1, (0, 2), (1, -1)], ids=str)
+@pytest.mark.parametrize("name", ["sum", "mean"])
+def test_sum_and_mean_over_axes(name, axis, keepdims):
+    def build(k, x):
+        return getattr(k, name)(x, axis=axis, keepdims=keepdims)
+
+    assert_parity(build, [normal(2, 3, 4)], f"{name} over axes")
+
+
+@pytest.mark.parametrize(
+    ("labels", "logits"),
+    [
+        (distributions(10), normal(10) * 3),
+        (distributions(4, 10, seed=1), normal(4, 10, seed=2) * 3),
+        (np.eye(10)[[3, 1, 4, 1, 5]], normal(5, 10, seed=3) * 3),
+        (distributions(2, 3, 5, seed=4), normal(2, 3, 5, seed=5)),
+        (np.eye(3), EXTREME_LOGITS),
+    ],
+    ids=["vector", "matrix", "one-hot", "3-d", "extreme"],
+)
+def test_softmax_cross_entropy_with_logits(labels, logits):
+    def build(k, labels, logits):
+        return k.softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+
+    assert_parity(build, [labels, logits], "softmax_cross_entropy_with_logits")
+
+
+# A small classifier, relu(x·w + b)·v + c, with broadcast biases, its
+# mean cross-entropy, the gradients, and the gradient of their squared sum
+# with respect to the logits' weights: second derivatives through relu,
+# softmax, cross-entropy, sums and means.
+def test_second_derivatives_of_the_new_ops():
+    x, w, b = normal(5, 4), normal(4, 6, seed=1), normal(6, seed=2)
+    v, c = normal(6, 3, seed=3), normal(3, seed=4)
+    labels = distributions(5, 3, seed=5)
+
+    def second(k, gradients, x, w, b, v, c):
+        logits = k.relu(k.dot(x, w) + b) @ v + c
+        loss = k.mean(k.softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+        grads = gradients(loss, [w, b, v, c])
+        total = k.sum(k.square(grads[2])) + k.mean(grads[3] * grads[3], axis=0)
+        soft = k.sum(k.log(k.softmax(logits) + 1) * k.exp(-logits), axis=-1, keepdims=True)
+        return [*grads, *gradients(total, [v, c]), *gradients(k.mean(soft), [x, v])]
+
+    values = [x, w, b, v, c]
+    graph = Graph()
+    ours = Session(graph).run(second(graph, graph.gradients,
+                                     *[graph.tensor(a) for a in values]))
+    tf_graph = tf.Graph()
+    with tf_graph.as_default(), tf.compat.v1.Session(graph=tf_graph) as sess:
+        tensors = [tf.constant(a) for a in values]
+        theirs = sess.run(second(TF_OPS, tf.compat.v1.gradients, *tensors))
+    for our_value, their_value in zip(ours, theirs, strict=True):
+        assert_same(our_value, their_value, "second derivative, new ops")
