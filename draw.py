@@ -154,11 +154,31 @@ def example_picture():
                                      names=names)}
 
 
+# The loss of the digits chapter (digits.py): the fused cross-entropy of a
+# batch of logits against its labels, averaged, before and after
+# `gradients(loss, [logits])`. Logits and labels are placeholders, as in
+# training, so no shape is known while building, and the backward pass
+# keeps its `spread` and `expand`.
+def digits_loss_pictures():
+    graph = Graph()
+    labels, logits = graph.tensor(), graph.tensor()
+    losses = graph.softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    loss = graph.mean(losses)
+    (grad,) = graph.gradients(loss, [logits])
+    names = {labels: "labels", logits: "logits", loss: "loss", grad: "∂loss/∂logits"}
+    return {
+        "digits_loss_forward": draw([loss], names=names),
+        "digits_loss_backward": draw([loss, grad], forward=[loss], gradients=[grad],
+                                     names=names),
+    }
+
+
 # `python draw.py FOLDER` writes each picture to FOLDER as SVG. The
 # tutorial's prose column is 500 pixels wide, which Graphviz, at 96 pixels
 # to the inch, calls 5.2 inches: a wider picture is scaled down to fit it.
 def save(folder):
-    for name, picture in {**xor_pictures(), **example_picture()}.items():
+    pictures = {**xor_pictures(), **example_picture(), **digits_loss_pictures()}
+    for name, picture in pictures.items():
         picture.graph_attr["size"] = "5.2,100"
         Path(folder, f"{name}.svg").write_bytes(picture.pipe(format="svg"))
 
