@@ -37,8 +37,9 @@ WIDTH = 5.2
 # in a single array, one pixel apart and with room above each row for the
 # captions, and the gaps are left empty (NaN, drawn in the background
 # colour). One raster image inside the SVG costs far less than an axes per
-# digit. `tile` lays them out; `grid` draws the array and the captions, and
-# returns the figure.
+# digit, and with `interpolation="none"` it holds the array's own pixels,
+# which the browser enlarges as crisp squares. `tile` lays them out; `grid`
+# draws the array and the captions, and returns the figure.
 def tile(images, columns, row_gap):
     rows = -(-len(images) // columns)
     out = np.full((rows * (8 + row_gap), columns * 9 - 1), np.nan)
@@ -56,7 +57,7 @@ def grid(images, columns, captions=(), cmap="gray_r", limits=(0, 1), row_gap=3,
     ax = fig.add_axes((0, 0, 1, 1))
     colours = plt.get_cmap(cmap).with_extremes(bad=gap)
     ax.imshow(array, cmap=colours, vmin=limits[0], vmax=limits[1],
-              interpolation="nearest", rasterized=True)
+              interpolation="none")
     for k, caption in enumerate(captions):
         if caption:
             y, x = (k // columns) * (8 + row_gap) + row_gap, (k % columns) * 9
@@ -92,7 +93,7 @@ def curves(history):
 def confusion(truth, answers):
     matrix = confusion_matrix(truth, answers, labels=range(10))
     fig, ax = plt.subplots(figsize=(3.2, 3.0))
-    ax.imshow(matrix, cmap="Blues", vmax=2 * matrix.max(), rasterized=True)
+    ax.imshow(matrix, cmap="Blues", vmax=2 * matrix.max(), interpolation="none")
     for (i, j), n in np.ndenumerate(matrix):
         if n:
             ax.text(j, i, str(n), ha="center", va="center",
@@ -117,7 +118,7 @@ def mistakes(images, truth, answers, columns=8):
 def weights(w0, columns=16):
     limit = np.quantile(np.abs(w0), 0.99)
     return grid(w0.T, columns, cmap="RdBu_r", limits=(-limit, limit), row_gap=1,
-                gap="#888888")
+                gap="#aaaaaa")
 
 
 # ## Why the loss is fused: the loss of one row of logits (z, 0, −z) whose
