@@ -202,3 +202,8 @@ def test_the_script_prints_the_confusion_matrix_and_ends_with_the_accuracy(run):
     assert matrix.sum() == 450
     assert np.trace(matrix) / 450 == pytest.approx(run.history[-1].test_accuracy)
     assert "epoch" in result.stderr  # the progress bar
+    # The page shows this output: the same lines, as a block in its prose.
+    page = (ROOT / "digits.py").read_text().splitlines()
+    start = page.index("#     confusion matrix (rows: true digit, columns: answer)")
+    shown = [line.removeprefix("#     ") for line in page[start:start + 13]]
+    assert shown == [line.rstrip() for line in lines[-13:]]
