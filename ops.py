@@ -587,6 +587,8 @@ class SoftmaxCrossEntropyWithLogitsOp(BaseOp):
     #
     # For labels that sum to 1, as one-hot labels do, the first is
     # `softmax(z) − l`: the predicted probabilities minus the right ones.
+    # (TensorFlow's kernel returns `softmax(z) − l` whatever the labels sum
+    # to, which is the derivative only when they sum to 1.)
     # The per-row gradient g is first copied along each row by `expand`.
     def gradient(self, grad):
         labels, logits = self.inputs
