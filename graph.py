@@ -151,9 +151,14 @@ class Graph:
     # only when the last of them has reported. Each op's `gradient` then
     # runs at most once, and the backward pass adds a number of ops
     # proportional to the size of the forward graph.
-    def gradients(self, y, xs):
+    #
+    # `ops`, if given, is the set of ops the walk may pass through; any
+    # other op's output then counts as a constant. Graph mode walks every
+    # op; a `GradientTape` (eager.py) passes the ops it recorded.
+    def gradients(self, y, xs, ops=None):
         y = self.convert(y)
         xs = [self.convert(x) for x in xs]
+        walked = lambda t: t.op is not None and (ops is None or t.op in ops)
 
         # First, walk back from `y`, recording every use of every tensor,
         # as the output of the op that uses it (an op that uses `t` twice,
@@ -164,7 +169,7 @@ class Graph:
         stack = [y]
         while stack:
             t = stack.pop()
-            for x in t.op.inputs if t.op else ():
+            for x in t.op.inputs if walked(t) else ():
                 if x not in users:
                     users[x] = []
                     stack.append(x)
@@ -198,7 +203,7 @@ class Graph:
             t = queue.popleft()
             parts = partials.pop(t)
             grads[t] = grad = reduce(self.add, parts) if parts else None
-            if t.op is None:
+            if not walked(t):
                 continue
             if grad is None:
                 input_grads = [None] * len(t.op.inputs)
