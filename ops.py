@@ -111,12 +111,15 @@ class ToShapeOp(BaseOp):
 # stretches axes of length 1; summing removes the first kind and collapses
 # the second back to length 1.
 class SumToOp(ToShapeOp):
-    # Shapes known only at run time may turn out equal too.
+    # Shapes known only at run time may turn out equal too. (`like` may be
+    # a plain number, such as the 2 of `x * 2`, whose gradient an eager
+    # tape computes too: `np.shape` reads its shape all the same.)
     def compute(self, sess, x, like):
-        if x.shape == like.shape:
+        shape = np.shape(like)
+        if x.shape == shape:
             return x
-        x = np.sum(x, axis=tuple(range(x.ndim - like.ndim)))
-        stretched = tuple(i for i, n in enumerate(like.shape) if n == 1)
+        x = np.sum(x, axis=tuple(range(x.ndim - len(shape))))
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1)
         return np.sum(x, axis=stretched, keepdims=True)
 
     # Each element of `x` was added into exactly one element of the result,
@@ -134,7 +137,7 @@ class BroadcastToOp(ToShapeOp):
     # NumPy makes the copies without copying: the result is a read-only
     # view that repeats `x`'s memory.
     def compute(self, sess, x, like):
-        return np.broadcast_to(x, like.shape)
+        return np.broadcast_to(x, np.shape(like))
 
     # Copies are reuse, and the gradient of reuse is a sum.
     def gradient(self, grad):
@@ -147,7 +150,7 @@ class BroadcastToOp(ToShapeOp):
 class SpreadOp(ToShapeOp):
     # Of `like`'s value only the shape and the size, n, are used.
     def compute(self, sess, x, like):
-        return np.full(like.shape, x / like.size)
+        return np.full(np.shape(like), x / np.size(like))
 
     # Each output element is `x / n`, so the gradient with respect to `x` is
     # the sum of the incoming gradient's elements divided by n: their mean.
