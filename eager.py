@@ -35,6 +35,18 @@ from tensor import Tensor
 # An eager tensor is a tensor that carries its value in `value`: a
 # variable's value, or its op's result, computed when the op was built.
 class EagerTensor(Tensor):
+    # A variable or a constant takes its value from `initial_value` the
+    # first time it is read, as a session loads it: a variable's as an
+    # array, a constant's as it is (a Python number stays one). Python calls
+    # `__getattr__` only for an attribute the object does not have, so
+    # after that first read `value` is found directly.
+    def __getattr__(self, name):
+        if name != "value" or self.op is not None:
+            raise AttributeError(name)
+        v = self.initial_value
+        self.value = v if self.constant else np.asarray(v)
+        return self.value
+
     # `numpy()` hands the value out, as TensorFlow 2's tensors do: a copy,
     # so that changing it cannot change the tensor, and a NumPy scalar
     # for a scalar, as `sess.run` gives.
@@ -57,25 +69,13 @@ TAPES = []
 # `EagerGraph` is a `Graph` with three methods changed. Everything else,
 # the op-building methods, the operators and `gradients`, it inherits.
 class EagerGraph(Graph):
-    # Its tensors are eager ones. A variable's value is an array, as a
-    # session would load it. A placeholder has no place here: there is no
-    # later run to feed it.
+    # Its tensors are eager ones. A placeholder has no place here: there is
+    # no later run to feed it.
     def tensor(self, initial_value=None, op=None):
         if initial_value is None and op is None:
             raise ValueError("an eager tensor needs a value: eager mode "
                              "has no placeholders")
-        t = EagerTensor(initial_value, op, self)
-        t.value = None if op else np.asarray(initial_value)
-        return t
-
-    # A number mixed into an expression becomes a constant and keeps its
-    # value as it came, as in graph mode.
-    def convert(self, value):
-        if isinstance(value, Tensor):
-            return super().convert(value)
-        constant = super().convert(value)
-        constant.value = constant.initial_value
-        return constant
+        return EagerTensor(initial_value, op, self)
 
     # Here is eager execution. `Graph.op` builds the op as ever, and then,
     # instead of leaving it for a session, we compute its value at once
