@@ -131,7 +131,7 @@ def xor_pictures():
     names = {loss: "loss", output: "activations1"}
     for t in walk([loss]):
         for name, value in values.items():
-            if t.initial_value is value:
+            if np.array_equal(t.initial_value, value):
                 names[t] = name
     gradients = [assign.op.inputs[1].op.inputs[1] for assign in update.op.inputs]
     return {

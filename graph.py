@@ -58,9 +58,9 @@ class Graph:
         return Tensor(initial_value, op, self)
 
     # Every op passes its inputs through `convert`, which is why `x + 1`
-    # works: the 1 becomes a constant, a variable that nothing will assign
-    # to. A tensor of another graph is refused here, when the mistake is
-    # made, rather than later at run time.
+    # works: the 1 becomes a constant, a tensor with a value that nothing
+    # will assign to. A tensor of another graph is refused here, when the
+    # mistake is made, rather than later at run time.
     def convert(self, value):
         if not isinstance(value, Tensor):
             constant = self.tensor(value)
@@ -73,10 +73,9 @@ class Graph:
     # ## Building ops
     #
     # Every op is built by `op`. It first asks the op's class whether, given
-    # these inputs, the op would hand one of them straight back: `x * 1` is
-    # `x`, and summing a gradient back to the shape it already has leaves it
-    # as it is. Then no op is built at all. Users rarely write `x * 1`, but
-    # `gradients` would write such steps all the time.
+    # these inputs, the op would hand one of them straight back: summing a
+    # gradient back to the shape it already has leaves it as it is. Then no
+    # op is built at all. `gradients` would write such steps all the time.
     def op(self, op_class, *inputs):
         inputs = [self.convert(x) for x in inputs]
         unchanged = op_class.unchanged(*inputs)
@@ -100,15 +99,23 @@ class Graph:
     transpose = lambda self, x: self.op(TransposeOp, x)
     mean = lambda self, x: self.op(MeanOp, x)
     assign = lambda self, a, b: self.op(AssignOp, a, b)
-    group = lambda self, inputs: self.op(GroupOp, *inputs)
     spread = lambda self, x, like: self.op(SpreadOp, x, like)
     sum_to = lambda self, x, like: self.op(SumToOp, x, like)
     broadcast_to = lambda self, x, like: self.op(BroadcastToOp, x, like)
 
+    # `group` takes a list of tensors, or one tensor alone, as TensorFlow's
+    # does; `gradients` below takes its `xs` the same way.
+    def group(self, inputs):
+        return self.op(GroupOp, *self.as_list(inputs))
+
+    # (A list, or anything that iterates, is taken as it is.)
+    def as_list(self, tensors):
+        return [tensors] if isinstance(tensors, Tensor) else list(tensors)
+
     # ## Gradients
     #
-    # `gradients(y, xs)` returns, for each tensor x in `xs`, a new tensor
-    # whose value will be the gradient of `sum(y)` with respect to x: for
+    # `gradients(y, xs)` returns, for each tensor x in `xs`, a tensor whose
+    # value will be the gradient of `sum(y)` with respect to x: for
     # each element of x, how fast the sum of `y`'s elements changes as that
     # element changes. For a scalar loss, as in main.py, that is simply
     # ∂loss/∂x. It has exactly x's shape. Where `y` does not depend on x
@@ -153,7 +160,7 @@ class Graph:
     # proportional to the size of the forward graph.
     def gradients(self, y, xs):
         y = self.convert(y)
-        xs = [self.convert(x) for x in xs]
+        xs = [self.convert(x) for x in self.as_list(xs)]
 
         # First, walk back from `y`, recording every use of every tensor,
         # as the output of the op that uses it (an op that uses `t` twice,
@@ -191,7 +198,7 @@ class Graph:
         waiting = {t: len(users[t]) for t in live}
         partials = {t: [] for t in live}
         if y in live:
-            partials[y].append(self.broadcast_to(1.0, y))
+            partials[y].append(self.broadcast_to(1.0, y))  # ∂y/∂y = 1
         grads = {}
         queue = deque([y] if y in live else [])
         while queue:

@@ -72,9 +72,11 @@ class BaseOp:
     def unchanged(*inputs):
         return None
 
-    # An op without a gradient (assignment) refuses to be differentiated.
+    # An op without a gradient (`assign`, `group`) refuses to be
+    # differentiated, while `gradients` is building the backward pass.
     def gradient(self, grad):
-        raise ValueError(f"{self.output} ({self.kind}) has no gradient")
+        raise ValueError(f"cannot differentiate {self.output}: "
+                         f"{self.kind} has no gradient")
 
 
 # ## Broadcasting, and summing back
@@ -90,8 +92,8 @@ class BaseOp:
 # They share a base class: each produces a value shaped like its second
 # input, `like`, and does nothing at all when its first input, `x`, already
 # has that shape. If both shapes are known and equal while building, the op
-# is not built: in a model whose shapes are all fixed, like main.py's, the
-# backward pass contains no `sum_to` and no `broadcast_to`.
+# is not built: in a model where no op broadcasts, like main.py's, the
+# backward pass sums nothing back.
 #
 # They are ops, not helper functions, because shapes may become known only
 # when the graph runs (a placeholder can be fed any batch size). They read
@@ -101,20 +103,33 @@ class ToShapeOp(BaseOp):
     def infer_shape(self, x, like):
         return like
 
-    # With both shapes known and equal there is nothing to do.
+    # With both shapes known and equal there is nothing to do, unless `x` is
+    # a constant: `gradients` seeds its pass with `broadcast_to(1.0, y)`,
+    # and that op gives the plain number 1.0 `y`'s dtype (see below).
     @staticmethod
     def unchanged(x, like):
-        return x if x.shape is not None and x.shape == like.shape else None
+        same = x.shape is not None and x.shape == like.shape
+        return x if same and not x.constant else None
 
 
 # `sum_to(x, like)` undoes broadcasting. Broadcasting adds leading axes and
 # stretches axes of length 1; summing removes the first kind and collapses
 # the second back to length 1.
 class SumToOp(ToShapeOp):
+    # Summing can only undo a broadcast: `like`'s shape must be one that
+    # broadcasts to `x`'s. Anything else is a mistake in whatever built the
+    # op, refused when it is built if the shapes are known, and when it runs
+    # otherwise, rather than answered with a value of the wrong shape.
+    def infer_shape(self, x, like):
+        if np.broadcast_shapes(x, like) != x:
+            raise ValueError(f"cannot sum shape {x} to shape {like}")
+        return like
+
     # Shapes known only at run time may turn out equal too.
     def compute(self, sess, x, like):
         if x.shape == like.shape:
             return x
+        self.infer_shape(x.shape, like.shape)
         x = np.sum(x, axis=tuple(range(x.ndim - like.ndim)))
         stretched = tuple(i for i, n in enumerate(like.shape) if n == 1)
         return np.sum(x, axis=stretched, keepdims=True)
@@ -131,10 +146,19 @@ class SumToOp(ToShapeOp):
 # image of `sum_to`, and each is the other's gradient. `gradients` also uses
 # it for its seed, ones shaped like `y`.
 class BroadcastToOp(ToShapeOp):
+    # The mirror image of `sum_to`'s rule: `x`'s shape must broadcast to
+    # `like`'s.
+    def infer_shape(self, x, like):
+        if np.broadcast_shapes(x, like) != like:
+            raise ValueError(f"cannot broadcast shape {x} to shape {like}")
+        return like
+
     # NumPy makes the copies without copying: the result is a read-only
-    # view that repeats `x`'s memory.
+    # view that repeats `x`'s memory. Its dtype is the one `x + like` would
+    # have, so the seed's plain 1.0 becomes float32 ones for a float32 `y`.
     def compute(self, sess, x, like):
-        return np.broadcast_to(x, like.shape)
+        x, shape = np.asarray(x, np.result_type(x, like)), np.shape(like)
+        return x if x.shape == shape else np.broadcast_to(x, shape)
 
     # Copies are reuse, and the gradient of reuse is a sum.
     def gradient(self, grad):
@@ -192,22 +216,10 @@ class MulOp(BaseOp):
     def compute(self, sess, a, b):
         return a * b
 
-    # Multiplying by a constant 1 changes nothing. Only a constant counts: a
-    # variable holding 1 now may hold 2 after an `assign`. Such products are
-    # common in backward passes, whose seed is often a constant 1.
-    @staticmethod
-    def unchanged(a, b):
-        return b if is_one(a) else a if is_one(b) else None
-
     # The product rule: `∂(ab)/∂a = b` and `∂(ab)/∂b = a`.
     def gradient(self, grad):
         a, b = self.inputs
         return [self.graph.sum_to(grad * b, a), self.graph.sum_to(grad * a, b)]
-
-
-# A constant one is a constant holding the scalar 1.
-def is_one(t):
-    return t.constant and np.ndim(t.initial_value) == 0 and t.initial_value == 1
 
 
 # ### div
@@ -215,11 +227,6 @@ class DivOp(BaseOp):
     # `a / b`, element by element.
     def compute(self, sess, a, b):
         return a / b
-
-    # Dividing by a constant 1 changes nothing either.
-    @staticmethod
-    def unchanged(a, b):
-        return a if is_one(b) else None
 
     # The quotient rule: `∂(a/b)/∂a = 1/b` and `∂(a/b)/∂b = −a/b²`. Since
     # `a/b²` is the op's own output `y` divided by `b`, the second reuses `y`
@@ -359,16 +366,22 @@ class AssignOp(BaseOp):
         if a.op is not None or a.initial_value is None or a.constant:
             raise ValueError(f"assign needs a variable to write to, not {a}")
 
-    # The write is not made at once: the session collects a run's writes in
-    # `sess.updates` and applies them only when the whole run has succeeded.
-    # A value of another shape is refused, scalars included: it would
-    # silently change the shape of everything computed from `a`.
+    # `compute` only checks the new value and returns it; the session
+    # writes it into its state when the whole run has succeeded. A value of
+    # another shape is refused, scalars included: it would silently change
+    # the shape of everything computed from `a`. The variable's dtype is
+    # fixed too: a value that casts to it within its kind (an int, or a
+    # float64 into float32) is stored in that dtype, anything else (a
+    # string, a float into an int) is refused.
     def compute(self, sess, a, b):
-        if a.shape != b.shape:
+        b = np.asarray(b)
+        if b.shape != a.shape:
             raise ValueError(f"cannot assign a value of shape {b.shape} "
                              f"to {self.inputs[0]} of shape {a.shape}")
-        sess.updates[self.inputs[0]] = b
-        return b
+        if not np.can_cast(b.dtype, a.dtype, "same_kind"):
+            raise TypeError(f"cannot assign a value of dtype {b.dtype} "
+                            f"to {self.inputs[0]} of dtype {a.dtype}")
+        return b.astype(a.dtype, copy=False)
 
     # The same check, made while building where both shapes are known.
     def infer_shape(self, a, b):
@@ -386,15 +399,10 @@ class GroupOp(BaseOp):
     def compute(self, sess, *values):
         return None
 
-    # Having no value, it has no shape: `None`, like an unknown one.
+    # Having no value, it has no shape: `None`, like an unknown one. Nor
+    # has it a gradient: there is nothing to differentiate.
     def infer_shape(self, *shapes):
         return None
-
-    # Its gradient hands `grad` on to every input. That is a convention
-    # more than mathematics, since a group has no value; its inputs are
-    # usually assignments, which refuse gradients anyway.
-    def gradient(self, grad):
-        return [grad] * len(self.inputs)
 
 
 # Next: [session.py](session.html), which runs all of this.
