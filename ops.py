@@ -10,9 +10,10 @@
 #   values, and only the session calls it, while running the graph.
 # - `gradient(grad)` is the **backward** rule. It works on *tensors*, while
 #   the graph is being built. Given `grad`, the tensor for the gradient of
-#   the final result with respect to this op's output, it returns one new
+#   the final result with respect to this op's output, it returns one
 #   tensor per input: the gradient with respect to that input. This is the
-#   chain rule, one link at a time.
+#   chain rule, one link at a time. (The tensor is usually a new op's
+#   output, but not always: `add` passes `grad` itself on.)
 #
 # Because `gradient` builds ordinary ops instead of computing numbers, the
 # backward pass is just more graph. One evaluator, the session, runs both
@@ -77,6 +78,182 @@ class BaseOp:
     def gradient(self, grad):
         raise ValueError(f"cannot differentiate {self.output}: "
                          f"{self.kind} has no gradient")
+
+
+# ## Elementwise arithmetic
+#
+# The four binary ops compute with NumPy broadcasting, and send every
+# input's gradient through `sum_to`, back to that input's own shape. Where
+# nothing was broadcast, `sum_to` has nothing to do and is not even built;
+# the section after `mean` explains it.
+#
+# ### add
+class AddOp(BaseOp):
+    # NumPy adds element by element, broadcasting where shapes differ.
+    def compute(self, sess, a, b):
+        return a + b
+
+    # The sum rule: `∂(a + b)/∂a = ∂(a + b)/∂b = 1`, so the gradient passes
+    # through unchanged to both inputs.
+    def gradient(self, grad):
+        a, b = self.inputs
+        return [self.graph.sum_to(grad, a), self.graph.sum_to(grad, b)]
+
+
+# ### sub
+class SubOp(BaseOp):
+    # `a − b`, element by element.
+    def compute(self, sess, a, b):
+        return a - b
+
+    # `∂(a − b)/∂a = 1` and `∂(a − b)/∂b = −1`.
+    def gradient(self, grad):
+        a, b = self.inputs
+        return [self.graph.sum_to(grad, a), self.graph.sum_to(-grad, b)]
+
+
+# ### mul
+class MulOp(BaseOp):
+    # `a · b`, element by element (not the matrix product: that is `dot`).
+    def compute(self, sess, a, b):
+        return a * b
+
+    # The product rule: `∂(ab)/∂a = b` and `∂(ab)/∂b = a`.
+    def gradient(self, grad):
+        a, b = self.inputs
+        return [self.graph.sum_to(grad * b, a), self.graph.sum_to(grad * a, b)]
+
+
+# ### div
+class DivOp(BaseOp):
+    # `a / b`, element by element.
+    def compute(self, sess, a, b):
+        return a / b
+
+    # The quotient rule: `∂(a/b)/∂a = 1/b` and `∂(a/b)/∂b = −a/b²`. Since
+    # `a/b²` is the op's own output `y` divided by `b`, the second reuses `y`
+    # and saves a multiplication.
+    def gradient(self, grad):
+        a, b = self.inputs
+        y = self.output
+        return [self.graph.sum_to(grad / b, a), self.graph.sum_to(-grad * y / b, b)]
+
+
+# ### neg and square, two unary ops
+class NegOp(BaseOp):
+    # `−x`.
+    def compute(self, sess, x):
+        return -x
+
+    # `∂(−x)/∂x = −1`.
+    def gradient(self, grad):
+        return [-grad]
+
+
+# main.py squares the network's errors, so that a miss counts the same in
+# either direction and a large miss counts for more than a small one.
+class SquareOp(BaseOp):
+    # `x²`, element by element.
+    def compute(self, sess, x):
+        return np.square(x)
+
+    # `∂(x²)/∂x = 2x`.
+    def gradient(self, grad):
+        return [2 * self.inputs[0] * grad]
+
+
+# ## The sigmoid
+#
+# `σ(x) = 1 / (1 + e^−x)` squashes any number into (0, 1).
+class SigmoidOp(BaseOp):
+    # Written as above it overflows for x below about −709, where `e^−x`
+    # exceeds the largest float: the answer, 0, still comes out, but with a
+    # warning. The identical form `σ(x) = exp(−log(1 + e^−x))` avoids that:
+    # NumPy's `logaddexp(0, −x)` computes `log(1 + e^−x)` without forming
+    # `e^−x` when it would be huge, so no finite input warns.
+    def compute(self, sess, x):
+        return np.exp(-np.logaddexp(0.0, -x))
+
+    # `σ = (1 + e^−x)^−1`, so `σ' = e^−x / (1 + e^−x)² = σ · (1 − σ)`,
+    # because `e^−x / (1 + e^−x) = 1 − σ`. The derivative needs only the
+    # op's output `y`, which the forward pass has computed already. Reusing
+    # it costs two multiplications and a subtraction, where recomputing
+    # `σ(x)` would cost an exponential and more.
+    def gradient(self, grad):
+        y = self.output
+        return [grad * y * (1 - y)]
+
+
+# ## Matrix product and transpose
+#
+# `dot(a, b)` is the matrix product, the heart of every layer of a neural
+# network: main.py's `X · weights0` turns 4 inputs of 2 features into 4
+# rows of 4 hidden values.
+class DotOp(BaseOp):
+    # `dot` multiplies an (n, k) matrix by a (k, m) matrix. The gradient
+    # formulas below hold for matrices only, so other ranks are refused,
+    # while building where the shapes are known and when running otherwise.
+    def compute(self, sess, a, b):
+        if a.ndim != 2 or b.ndim != 2:
+            raise ValueError("dot multiplies two 2-D matrices")
+        return np.dot(a, b)
+
+    # (n, k) times (k, m) gives (n, m).
+    def infer_shape(self, a, b):
+        if len(a) != 2 or len(b) != 2 or a[1] != b[0]:
+            raise ValueError("dot multiplies an (n, k) matrix by a (k, m) matrix")
+        return (a[0], b[1])
+
+    # With `y = a · b`, `y[i, j] = Σ_l a[i, l] b[l, j]`, so
+    # `∂y[i, j]/∂a[i, l] = b[l, j]`. Summing over every output, the chain
+    # rule gives `grad · bᵀ` for `a`, and likewise `aᵀ · grad` for `b`. The
+    # shapes confirm it: `grad` is (n, m), so `grad · bᵀ` is
+    # (n, m)(m, k) = (n, k), exactly `a`'s shape, and `aᵀ · grad` is
+    # (k, n)(n, m) = (k, m), exactly `b`'s.
+    def gradient(self, grad):
+        a, b = self.inputs
+        return [self.graph.dot(grad, self.graph.transpose(b)),
+                self.graph.dot(self.graph.transpose(a), grad)]
+
+
+# `transpose` reverses the order of the axes: the rows of a matrix become
+# its columns.
+class TransposeOp(BaseOp):
+    # `.T` is a view: it only changes how NumPy walks the same memory.
+    def compute(self, sess, x):
+        return x.T
+
+    # An (n, m) matrix becomes (m, n).
+    def infer_shape(self, x):
+        return x[::-1]
+
+    # Transposing only moves elements, so the gradient moves back the same
+    # way: transposed again.
+    def gradient(self, grad):
+        return [self.graph.transpose(grad)]
+
+
+# ## Mean
+#
+# `mean` averages all the elements of its input into one number; main.py's
+# loss is a mean.
+class MeanOp(BaseOp):
+    # The sum of the elements over their number. NumPy's own `np.mean`
+    # computes the same, but takes three times as long on small arrays.
+    def compute(self, sess, x):
+        return x.sum() / x.size
+
+    # The result is a scalar, whose shape is the empty tuple.
+    def infer_shape(self, x):
+        return ()
+
+    # `mean(x) = (x_1 + … + x_n) / n`, so `∂mean/∂x_i = 1/n` for every
+    # element: each receives an equal share, `grad / n`, of the incoming
+    # gradient (`spread`, with the broadcasting ops just below). Passing
+    # `grad` through unchanged, a tempting shortcut, would make every step
+    # n times too large.
+    def gradient(self, grad):
+        return [self.graph.spread(grad, self.inputs[0])]
 
 
 # ## Broadcasting, and summing back
@@ -178,178 +355,6 @@ class SpreadOp(ToShapeOp):
     # Mean and spread are each other's backward step.
     def gradient(self, grad):
         return [self.graph.mean(grad), None]
-
-
-# ## Elementwise arithmetic
-#
-# The four binary ops compute with NumPy broadcasting, and send every
-# input's gradient through `sum_to`, back to that input's own shape.
-#
-# ### add
-class AddOp(BaseOp):
-    # NumPy adds element by element, broadcasting where shapes differ.
-    def compute(self, sess, a, b):
-        return a + b
-
-    # The sum rule: `∂(a + b)/∂a = ∂(a + b)/∂b = 1`, so the gradient passes
-    # through unchanged to both inputs.
-    def gradient(self, grad):
-        a, b = self.inputs
-        return [self.graph.sum_to(grad, a), self.graph.sum_to(grad, b)]
-
-
-# ### sub
-class SubOp(BaseOp):
-    # `a − b`, element by element.
-    def compute(self, sess, a, b):
-        return a - b
-
-    # `∂(a − b)/∂a = 1` and `∂(a − b)/∂b = −1`.
-    def gradient(self, grad):
-        a, b = self.inputs
-        return [self.graph.sum_to(grad, a), self.graph.sum_to(-grad, b)]
-
-
-# ### mul
-class MulOp(BaseOp):
-    # `a · b`, element by element (not the matrix product: that is `dot`).
-    def compute(self, sess, a, b):
-        return a * b
-
-    # The product rule: `∂(ab)/∂a = b` and `∂(ab)/∂b = a`.
-    def gradient(self, grad):
-        a, b = self.inputs
-        return [self.graph.sum_to(grad * b, a), self.graph.sum_to(grad * a, b)]
-
-
-# ### div
-class DivOp(BaseOp):
-    # `a / b`, element by element.
-    def compute(self, sess, a, b):
-        return a / b
-
-    # The quotient rule: `∂(a/b)/∂a = 1/b` and `∂(a/b)/∂b = −a/b²`. Since
-    # `a/b²` is the op's own output `y` divided by `b`, the second reuses `y`
-    # and saves a multiplication.
-    def gradient(self, grad):
-        a, b = self.inputs
-        y = self.output
-        return [self.graph.sum_to(grad / b, a), self.graph.sum_to(-grad * y / b, b)]
-
-
-# ### neg and square, two unary ops
-class NegOp(BaseOp):
-    # `−x`.
-    def compute(self, sess, x):
-        return -x
-
-    # `∂(−x)/∂x = −1`.
-    def gradient(self, grad):
-        return [-grad]
-
-
-# main.py squares the network's errors, so that a miss counts the same in
-# either direction and a large miss counts for more than a small one.
-class SquareOp(BaseOp):
-    # `x²`, element by element.
-    def compute(self, sess, x):
-        return np.square(x)
-
-    # `∂(x²)/∂x = 2x`.
-    def gradient(self, grad):
-        return [2 * self.inputs[0] * grad]
-
-
-# ## The sigmoid
-#
-# `σ(x) = 1 / (1 + e^−x)` squashes any number into (0, 1).
-class SigmoidOp(BaseOp):
-    # Written as above it overflows for x below about −709, where `e^−x`
-    # exceeds the largest float: the answer, 0, still comes out, but with a
-    # warning. The identical form `σ(x) = exp(−log(1 + e^−x))` avoids that:
-    # NumPy's `logaddexp(0, −x)` computes `log(1 + e^−x)` without forming
-    # `e^−x` when it would be huge, so no finite input warns.
-    def compute(self, sess, x):
-        return np.exp(-np.logaddexp(0.0, -x))
-
-    # `σ'(x) = σ(x)(1 − σ(x))`: the derivative needs only the op's output
-    # `y`, which the forward pass has computed already. Reusing it costs two
-    # multiplications and a subtraction, where recomputing `σ(x)` would cost
-    # an exponential and more.
-    def gradient(self, grad):
-        y = self.output
-        return [grad * y * (1 - y)]
-
-
-# ## Matrix product and transpose
-#
-# `dot(a, b)` is the matrix product, the heart of every layer of a neural
-# network: main.py's `X · weights0` turns 4 inputs of 2 features into 4
-# rows of 4 hidden values.
-class DotOp(BaseOp):
-    # `dot` multiplies an (n, k) matrix by a (k, m) matrix. The gradient
-    # formulas below hold for matrices only, so other ranks are refused,
-    # while building where the shapes are known and when running otherwise.
-    def compute(self, sess, a, b):
-        if a.ndim != 2 or b.ndim != 2:
-            raise ValueError("dot multiplies two 2-D matrices")
-        return np.dot(a, b)
-
-    # (n, k) times (k, m) gives (n, m).
-    def infer_shape(self, a, b):
-        if len(a) != 2 or len(b) != 2 or a[1] != b[0]:
-            raise ValueError("dot multiplies an (n, k) matrix by a (k, m) matrix")
-        return (a[0], b[1])
-
-    # With `y = a · b`, `y[i, j] = Σ_l a[i, l] b[l, j]`, so
-    # `∂y[i, j]/∂a[i, l] = b[l, j]`. Summing over every output, the chain
-    # rule gives `grad · bᵀ` for `a`, and likewise `aᵀ · grad` for `b`. The
-    # shapes confirm it: `grad` is (n, m), so `grad · bᵀ` is
-    # (n, m)(m, k) = (n, k), exactly `a`'s shape, and `aᵀ · grad` is
-    # (k, n)(n, m) = (k, m), exactly `b`'s.
-    def gradient(self, grad):
-        a, b = self.inputs
-        return [self.graph.dot(grad, self.graph.transpose(b)),
-                self.graph.dot(self.graph.transpose(a), grad)]
-
-
-# `transpose` reverses the order of the axes: the rows of a matrix become
-# its columns.
-class TransposeOp(BaseOp):
-    # `.T` is a view: it only changes how NumPy walks the same memory.
-    def compute(self, sess, x):
-        return x.T
-
-    # An (n, m) matrix becomes (m, n).
-    def infer_shape(self, x):
-        return x[::-1]
-
-    # Transposing only moves elements, so the gradient moves back the same
-    # way: transposed again.
-    def gradient(self, grad):
-        return [self.graph.transpose(grad)]
-
-
-# ## Mean
-#
-# `mean` averages all the elements of its input into one number; main.py's
-# loss is a mean.
-class MeanOp(BaseOp):
-    # The sum of the elements over their number. NumPy's own `np.mean`
-    # computes the same, but takes three times as long on small arrays.
-    def compute(self, sess, x):
-        return x.sum() / x.size
-
-    # The result is a scalar, whose shape is the empty tuple.
-    def infer_shape(self, x):
-        return ()
-
-    # `mean(x) = (x_1 + … + x_n) / n`, so `∂mean/∂x_i = 1/n` for every
-    # element: each receives an equal share, `grad / n`, of the incoming
-    # gradient. Passing `grad` through unchanged, a tempting shortcut, would
-    # make every step n times too large.
-    def gradient(self, grad):
-        return [self.graph.spread(grad, self.inputs[0])]
 
 
 # ## State and grouping
