@@ -134,6 +134,7 @@ def xor_pictures():
             if np.array_equal(t.initial_value, value):
                 names[t] = name
     gradients = [assign.op.inputs[1].op.inputs[1] for assign in update.op.inputs]
+    names.update(zip(gradients, ["∂loss/∂weights0", "∂loss/∂weights1"]))
     return {
         "xor_forward": draw([loss], names=names),
         "xor_backward": draw([update, loss], forward=[loss], gradients=gradients,

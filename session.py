@@ -14,7 +14,13 @@
 # 4. its **initial value**, copied into the state the first time it is read.
 #
 # A tensor with none of these is a placeholder that nobody fed, and the run
-# stops with an error naming it.
+# stops with an error naming it. A placeholder is how data gets in:
+#
+#     p = graph.tensor()                        # a placeholder
+#     sess.run(p * 2, feed_dict={p: [1, 2]})    # array([2, 4])
+#
+# A constant, such as the 2 here, needs no state at all: its value is
+# fixed when the graph is built, so it is read straight from the tensor.
 import threading
 from functools import lru_cache
 
@@ -22,6 +28,38 @@ import numpy as np
 
 from ops import AssignOp
 from tensor import Tensor, frozen
+
+
+# ## The simple version
+#
+# The evaluator this project grew from fits in a few lines. To find a
+# tensor's value: take the feed if there is one; else, if it has an op,
+# find its inputs' values (by calling itself) and compute the op; else
+# read the variable. Every answer goes into `cache`, so a tensor that
+# several ops use is computed once per run. (It leaves out what the
+# `Session` below adds: writing assignments back, and clear errors.)
+def evaluate(t, feed_dict, state, cache=None):
+    cache = {} if cache is None else cache
+    if t not in cache:
+        if t in feed_dict:
+            cache[t] = np.asarray(feed_dict[t])
+        elif t.op is not None:
+            inputs = [evaluate(x, feed_dict, state, cache) for x in t.op.inputs]
+            cache[t] = t.op.compute(None, *inputs)
+        else:
+            cache[t] = state.get(t, t.initial_value)
+    return cache[t]
+
+
+# It is correct, and `tests/test_session.py` checks it against the
+# `Session`. Two things retired it. Its depth: each op in a chain is one
+# more nested call, and Python allows 1,000, so a chain of a few hundred
+# ops raises `RecursionError`, and backward passes are long chains. And its
+# waste: every run repeats the same walk over the graph, the same lookups
+# and the same decisions, though for a training loop they never change.
+# The `Session` does the same work in the same order, but walks the graph
+# once, with a stack of its own instead of nested calls, and keeps the
+# result as a *plan* that later runs just follow.
 
 
 # A session holds the graph's *state*: `sess.state` maps each variable to
