@@ -61,7 +61,8 @@ def plot_loss(losses):
     axes = figure.subplots()
     epochs = np.arange(1, len(losses) + 1)
     (line,) = axes.semilogy(epochs, losses, color="#1f5fa8")
-    for epoch, value, align in [(1, losses[0], "left"), (len(losses), losses[-1], "right")]:
+    ends = [(1, losses[0], "left"), (len(losses), losses[-1], "right")]
+    for epoch, value, align in ends:
         axes.plot(epoch, value, "o", color="#1f5fa8", clip_on=False)
         axes.annotate(f"{value:.6f}", (epoch, value), xytext=(0, 7),
                       textcoords="offset points", ha=align, va="bottom")
@@ -89,7 +90,8 @@ def plot_output(weights0, weights1, size=101):
 
     figure = Figure(figsize=(5.2, 4.2))
     axes = figure.subplots()
-    filled = axes.contourf(x1, x2, output, levels=np.linspace(0, 1, 11), cmap="RdBu_r")
+    levels = np.linspace(0, 1, 11)
+    filled = axes.contourf(x1, x2, output, levels=levels, cmap="RdBu_r")
     axes.contour(x1, x2, output, levels=[0.5], colors="black", linewidths=1.5)
     for (a, b), target in zip(main.X, main.y[0]):
         axes.plot(a, b, "o", markersize=16, clip_on=False,
