@@ -137,26 +137,64 @@ def train(epochs=10_000):
 # update. The bar's text is refreshed every 100 epochs: formatting it costs
 # more than an epoch does. At the end come the losses at both ends of
 # training and the network's answer for each input beside its target.
+# `fit` returns the loss of every epoch, for the plot below.
 def fit(sess, loss, update, output, epochs):
+    losses = []
     bar = tqdm(range(epochs))
     for epoch in bar:
         _, value = sess.run([update, loss])
-        if epoch == 0:
-            first = value
+        losses.append(value)
         if epoch % 100 == 0 or epoch == epochs - 1:
             bar.set_description(f"loss {value:.6f}", refresh=False)
     bar.close()
 
-    print(f"loss in the first epoch: {first:.12f}")
+    print(f"loss in the first epoch: {losses[0]:.12f}")
     print(f"loss in the last epoch:  {value:.12f}")
     print(f"loss after training:     {sess.run(loss):.12f}")
     print("\n x1  x2  XOR  network")
     for (x1, x2), target, prediction in zip(X, y[0], sess.run(output)[:, 0]):
         print(f" {x1:.0f}   {x2:.0f}   {target:.0f}    {prediction:.4f}")
+    return losses
 
 
+# ## What a run looks like
+#
 # Run as a script, this trains the network; imported (by tf_test.py, the
-# tests and the benchmarks), it only defines the model.
+# tests and the benchmarks), it only defines the model. `python main.py`
+# takes about a second and prints:
+#
+#     loss in the first epoch: 0.400740028636
+#     loss in the last epoch:  0.000823083078
+#     loss after training:     0.000822993085
+#
+#      x1  x2  XOR  network
+#      0   0   0    0.0411
+#      0   1   1    0.9718
+#      1   0   1    0.9747
+#      1   1   0    0.0129
+#
+# Every answer is within 0.05 of its target: the network has learned XOR.
+#
+# Here is the loss of every epoch of that run. In the first 20 epochs it
+# drops from 0.40 to 0.25, the loss of answering 0.5 to everything, and
+# stays there for a few hundred epochs; then the hidden layer finds its
+# features, and the loss falls tenfold by epoch 1,000 and keeps creeping
+# down. The axis is logarithmic: on a linear one, everything after the
+# fall would look like zero.
+#
+# ![The loss over 10,000 epochs on a logarithmic axis: 0.40 at the first
+# epoch, a plateau near 0.25, a steep fall after a few hundred epochs,
+# then a slow decline to 0.00082 at the last](xor_loss.svg)
+#
+# And here is what the trained network computes, not only at the four
+# inputs but at every point of the square between them: blue where it
+# answers near 0, red near 1, and black lines where it crosses 0.5. Two
+# curves fence off the corners of the two 0s and leave the two 1s in the
+# band between them, a separation no single straight line could make.
+#
+# ![The network's output over the unit square: red near the corners (0, 1)
+# and (1, 0), whose target is 1, blue near (0, 0) and (1, 1), whose target
+# is 0, separated by two curved lines where the output is 0.5](xor_output.svg)
 if __name__ == "__main__":
     train()
 
