@@ -121,8 +121,6 @@ def test_assign_takes_effect_at_once():
 
 
 # A float32 model stays float32, forward and backward, in both modes.
-@pytest.mark.xfail(reason="until issue 9: graph mode's constants upcast float32",
-                   strict=False)
 def test_eager_keeps_graph_mode_dtypes():
     def build(k, a, b):
         return k.mean(k.sigmoid(a @ b) * 2.0 - 1)
