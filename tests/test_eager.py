@@ -60,6 +60,27 @@ def test_the_readme_example():
     assert tape.gradient(y, x).numpy() == 27.0
 
 
+# The page's two small examples of what each style can do: a Python loop
+# that decides on values, under a tape, and a gradient built for a
+# placeholder before any value exists.
+def test_a_tape_follows_python_control_flow():
+    graph = EagerGraph()
+    x = graph.tensor(3.0)
+    with GradientTape() as tape:
+        y = x
+        while y.numpy() < 100:  # 3, 9, 81, 6561: y = x⁸
+            y = y * y
+    assert y.numpy() == 3.0**8
+    assert tape.gradient(y, x).numpy() == 8 * 3.0**7 == 17496.0
+
+
+def test_a_graph_differentiates_before_it_runs():
+    graph = Graph()
+    x = graph.tensor()
+    (dy,) = graph.gradients(x * x, [x])
+    assert Session(graph).run(dy, {x: 3.0}) == 6.0
+
+
 def test_composed_expression_equals_graph_mode():
     ours = eager_mode(composed, COMPOSED)
     theirs = graph_mode(composed, COMPOSED)
@@ -180,6 +201,7 @@ def test_nested_tapes_give_second_derivatives():
             y = x * x * x
         dy = inner.gradient(y, x)
     d2y = outer.gradient(dy, x)
+    assert isinstance(d2y, EagerTensor)
     np.testing.assert_allclose(dy.numpy(), 3 * x.numpy() ** 2, rtol=1e-15)
     np.testing.assert_allclose(d2y.numpy(), 6 * x.numpy(), rtol=1e-15)
     # The inner tape did not record its own gradient ops, having closed.
