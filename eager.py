@@ -127,6 +127,8 @@ class GradientTape:
     # Unlike TensorFlow's, these tapes need no `tape.watch(x)`, and may be
     # asked for gradients more than once.
     def gradient(self, y, xs):
+        if not isinstance(y, EagerTensor):
+            raise TypeError(f"a tape differentiates an eager tensor, not {y!r}")
         single = isinstance(xs, Tensor)
         grads = y.graph.gradients(y, [xs] if single else xs, self.ops)
         return grads[0] if single else grads

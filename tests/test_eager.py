@@ -161,6 +161,16 @@ def test_errors_name_the_op():
         a @ b
     with pytest.raises(ValueError, match="another graph"):
         a + EagerGraph().tensor(1.0)
+    # An error in `compute` names the op, as a session's does; nothing is
+    # assigned.
+    with pytest.raises(RuntimeError, match=r"assign#\d+ failed in assign\(variable#2 "
+                       r"of shape \(2, 3\).*dtype"):
+        graph.assign(b, np.full((2, 3), "text"))
+    np.testing.assert_array_equal(b.numpy(), np.ones((2, 3)))
+    with GradientTape() as tape:
+        b = a * 2
+    with pytest.raises(TypeError, match="eager tensor, not 2.0"):
+        tape.gradient(2.0, a)
 
 
 def test_ops_built_before_the_tape_are_constants():
