@@ -43,9 +43,10 @@
 # network's weights, from one run to the next.
 #
 # **Gradients** (`graph.gradients`, in [graph.py](graph.html)) is the
-# reason for the graph. Given a tensor `y` and some tensors `xs`, it walks
-# the graph backwards from `y`, applying the chain rule one op at a time,
-# and *adds new ops to the graph* that compute ∂y/∂x for each x. The
+# reason for the graph. Given a tensor, such as the loss L, and some
+# tensors `xs`, it walks the graph backwards from L, applying the chain
+# rule one op at a time, and *adds new ops to the graph* that compute
+# ∂L/∂x for each x. The
 # derivative is itself a graph: the session runs it like any other, and it
 # can even be differentiated again. This is how `tf.gradients` works. The
 # alternative, PyTorch's, is to record the operations as they run and
@@ -63,8 +64,9 @@ X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 y = np.array([[0, 1, 1, 0]], dtype=float)
 
 
-# The weights start random; seed 67 makes every run, and the TensorFlow
-# version in tf_test.py, start from the same numbers.
+# The weights start random; fixing NumPy's random seed at 67 makes every
+# run, and the TensorFlow version in tf_test.py, start from the same
+# numbers.
 def initial_weights():
     np.random.seed(67)
     return np.random.normal(size=(2, 4)), np.random.normal(size=(4, 1))
@@ -76,8 +78,8 @@ def initial_weights():
 # returns the tensor that will hold their result:
 #
 # - the inputs, targets and weights are variables, tensors with a value;
-# - the hidden layer: `activations0 = σ(X · weights0)`, four sigmoid units
-#   for each of the four input rows;
+# - the hidden layer: `activations0 = σ(inputs · weights0)`, four sigmoid
+#   units for each of the four input rows;
 # - the output: `activations1 = σ(activations0 · weights1)`, one number per
 #   input row, which should approach its XOR target;
 # - the loss: the mean of the squared differences from the targets, a single
@@ -91,13 +93,13 @@ def initial_weights():
 # sigmoid, a dot with weights1 and a second sigmoid, activations1; its
 # difference from the transposed targets y is squared and averaged into
 # the loss](xor_forward.svg)
-def build_model(weights0, weights1):
+def build_model(start0, start1):
     graph = Graph()
     inputs, targets = graph.tensor(X), graph.tensor(y)
-    w0, w1 = graph.tensor(weights0), graph.tensor(weights1)
+    weights0, weights1 = graph.tensor(start0), graph.tensor(start1)
 
-    activations0 = graph.sigmoid(graph.dot(inputs, w0))
-    activations1 = graph.sigmoid(graph.dot(activations0, w1))
+    activations0 = graph.sigmoid(graph.dot(inputs, weights0))
+    activations1 = graph.sigmoid(graph.dot(activations0, weights1))
     loss = graph.mean(graph.square(graph.transpose(targets) - activations1))
 
     # `graph.gradients` then extends the same graph with the backward pass:
@@ -110,16 +112,20 @@ def build_model(weights0, weights1):
     # Drawn again afterwards, the graph has grown a second, larger part.
     # The orange, dashed ops are the ones `gradients` added. They start at
     # the loss and work back towards the weights, reading forward values on
-    # the way: each sigmoid's gradient uses that sigmoid's own output. The
-    # purple ops are the update. A grey number is a constant: the seed 1
-    # that starts the backward pass at the loss, or one that a gradient
-    # rule mixed in (the 2 of square's `2x`, the 1 of sigmoid's `1 − y`).
+    # the way: each sigmoid's gradient uses that sigmoid's own output. Read
+    # them from the loss downwards: first ∂loss/∂loss = 1 (the grey 1 made
+    # into a `broadcast_to`), then one link of the chain rule per op, down
+    # to the two ops labelled ∂loss/∂weights1 and ∂loss/∂weights0. The
+    # purple ops below them are the update. The other grey numbers are
+    # constants a gradient rule mixed in (the 2 of square's `2x`, the 1 of
+    # sigmoid's `1 − σ`).
     #
     # ![The same graph after gradients and the update: orange backward
     # ops lead from the loss to two purple subtractions and assignments,
     # one per weight matrix, grouped into one op](xor_backward.svg)
-    g0, g1 = graph.gradients(loss, [w0, w1])
-    update = graph.group([graph.assign(w0, w0 - g0), graph.assign(w1, w1 - g1)])
+    grad0, grad1 = graph.gradients(loss, [weights0, weights1])
+    update = graph.group([graph.assign(weights0, weights0 - grad0),
+                          graph.assign(weights1, weights1 - grad1)])
     return loss, update, activations1
 
 
@@ -135,10 +141,10 @@ def train(epochs=10_000):
 
 # Each epoch runs the update and fetches the loss in the same run, so the
 # loss shown is the one computed from the weights *before* that epoch's
-# update. The bar's text is refreshed every 100 epochs: formatting it costs
-# more than an epoch does. At the end come the losses at both ends of
-# training and the network's answer for each input beside its target.
-# `fit` returns the loss of every epoch, for the plot below.
+# update. At the end come the losses at both ends of training and the
+# network's answer for each input beside its target. `fit` returns the
+# loss of every epoch, for the plot below. (The bar's text changes only
+# every 100 epochs: formatting it costs more than an epoch.)
 def fit(sess, loss, update, output, epochs):
     losses = []
     bar = tqdm(range(epochs))
