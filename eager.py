@@ -23,8 +23,8 @@
 import numpy as np
 from tqdm import tqdm
 
+import main
 from graph import Graph
-from main import X, initial_weights, y
 from ops import AssignOp
 from tensor import Tensor
 
@@ -54,7 +54,7 @@ class EagerTensor(Tensor):
 
 
 # The tapes now open, innermost last. Each op built is recorded on all of
-# them.
+# them. (TensorFlow keeps such a list per thread; this one is shared.)
 TAPES = []
 
 
@@ -124,8 +124,8 @@ class GradientTape:
     #         dy = inner.gradient(y, x)  # 3x², recorded by outer
     #     outer.gradient(dy, x)          # 6x
     #
-    # Unlike TensorFlow's, these tapes need no `tape.watch(x)`, and may be
-    # asked for gradients more than once.
+    # Unlike TensorFlow's, these tapes need no `tape.watch(x)` for a tensor
+    # x, and may be asked for gradients more than once.
     def gradient(self, y, xs):
         if not isinstance(y, EagerTensor):
             raise TypeError(f"a tape differentiates an eager tensor, not {y!r}")
@@ -136,9 +136,10 @@ class GradientTape:
 
 # ## XOR, eagerly
 #
-# main.py's network, trained the TensorFlow 2 way, from the same data and
-# weights. The forward pass is main.py's, as a function: each call
-# computes it anew, from the weights' current values.
+# main.py's network, trained the TensorFlow 2 way, from the same data
+# (`main.X`, and `main.y`, the targets) and weights. The forward pass is
+# main.py's, as a function: each call computes it anew, from the weights'
+# current values.
 def forward(graph, inputs, targets, w0, w1):
     activations1 = graph.sigmoid(graph.sigmoid(inputs @ w0) @ w1)
     loss = graph.mean(graph.square(graph.transpose(targets) - activations1))
@@ -161,7 +162,7 @@ def step(graph, inputs, targets, w0, w1):
 # same ops compute the same values in the same order.
 def train(epochs=10_000):
     graph = EagerGraph()
-    tensors = [graph.tensor(value) for value in (X, y, *initial_weights())]
+    tensors = [graph.tensor(v) for v in (main.X, main.y, *main.initial_weights())]
     bar = tqdm(range(epochs))
     for epoch in bar:
         loss = step(graph, *tensors).numpy()
@@ -176,7 +177,8 @@ def train(epochs=10_000):
     print(f"loss in the last epoch:  {loss:.12f}")
     print(f"loss after training:     {after.numpy():.12f}")
     print("\n x1  x2  XOR  network")
-    for (x1, x2), target, prediction in zip(X, y[0], output.numpy()[:, 0]):
+    rows = zip(main.X, main.y[0], output.numpy()[:, 0])
+    for (x1, x2), target, prediction in rows:
         print(f" {x1:.0f}   {x2:.0f}   {target:.0f}    {prediction:.4f}")
 
 
@@ -186,9 +188,12 @@ def train(epochs=10_000):
 # other lacks.
 #
 # A graph is a program you can look at before running it. The session
-# plans each run once and then only computes; eager mode builds every op
-# again at every step, and pays for it: this XOR step takes about five
-# times as long eagerly as in graph mode (`python benchmarks/xor.py`). A
+# plans each run once and then only computes, and only what the fetches
+# need. Eager mode builds every op again at every step, and computes even
+# the gradients nobody asked for (`dot`'s rule returns one for `X` too,
+# which a plan would leave out), and pays for it: this XOR step takes
+# about five times as long eagerly as in graph mode
+# (`python benchmarks/xor.py`). A
 # whole graph can be handed to a compiler, as TensorFlow's XLA and JAX's
 # `jit` do, to fuse its ops into fewer, faster ones. And a graph can be
 # differentiated before it ever runs, for values it has not seen yet:
