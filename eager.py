@@ -104,11 +104,14 @@ class EagerGraph(Graph):
 # `with GradientTape() as tape:` opens a tape, which collects every op
 # built while it is open.
 class GradientTape:
+    # Opening the tape starts an empty record and puts the tape on the
+    # list that every op built reads.
     def __enter__(self):
         self.ops = set()
         TAPES.append(self)
         return self
 
+    # Closing it takes it off the list; the record stays, for `gradient`.
     def __exit__(self, *exception):
         TAPES.remove(self)
 
