@@ -217,6 +217,12 @@ def test_nested_tapes_give_second_derivatives():
     # The inner tape did not record its own gradient ops, having closed.
     assert inner.gradient(dy, x) is None
 
+    # A tape asked for gradients while still open records them itself.
+    with GradientTape() as tape:
+        y = x * x * x
+        dy = tape.gradient(y, x)
+    np.testing.assert_allclose(tape.gradient(dy, x).numpy(), 6 * x.numpy(), rtol=1e-15)
+
 
 # A mixed second derivative through sigmoid and dot: ∂/∂a of sum((∂L/∂w)²),
 # with L = mean(σ(a·w)²). Eager and graph mode agree, and finite differences
