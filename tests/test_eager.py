@@ -51,7 +51,7 @@ def eager_mode(build, values):
     return [out.numpy(), *[g.numpy() for g in tape.gradient(out, xs)]]
 
 
-def test_the_readme_example():
+def test_the_pages_first_example():
     graph = EagerGraph()
     x = graph.tensor(3.0)
     with GradientTape() as tape:
