@@ -143,20 +143,20 @@ class GradientTape:
 # (`main.X`, and `main.y`, the targets) and weights. The forward pass is
 # main.py's, as a function: each call computes it anew, from the weights'
 # current values.
-def forward(graph, inputs, targets, w0, w1):
-    activations1 = graph.sigmoid(graph.sigmoid(inputs @ w0) @ w1)
+def forward(graph, inputs, targets, weights0, weights1):
+    activations1 = graph.sigmoid(graph.sigmoid(inputs @ weights0) @ weights1)
     loss = graph.mean(graph.square(graph.transpose(targets) - activations1))
     return loss, activations1
 
 
 # A training step runs the forward pass under a tape, asks the tape for
 # the gradients, and assigns the new weights.
-def step(graph, inputs, targets, w0, w1):
+def step(graph, inputs, targets, weights0, weights1):
     with GradientTape() as tape:
-        loss, _ = forward(graph, inputs, targets, w0, w1)
-    g0, g1 = tape.gradient(loss, [w0, w1])
-    graph.assign(w0, w0 - g0)
-    graph.assign(w1, w1 - g1)
+        loss, _ = forward(graph, inputs, targets, weights0, weights1)
+    grad0, grad1 = tape.gradient(loss, [weights0, weights1])
+    graph.assign(weights0, weights0 - grad0)
+    graph.assign(weights1, weights1 - grad1)
     return loss
 
 
