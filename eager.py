@@ -1,3 +1,7 @@
+# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
+# [ops](ops.html) · [session](session.html) · **[eager](eager.html)** ·
+# [tf_test](tf_test.html) · [exercises](exercises.html)
+#
 # # eager.py: TensorFlow 2's way, on the same ops
 #
 # So far, building and running have been two steps: `a + b` adds an op to
@@ -227,3 +231,7 @@ def train(epochs=10_000):
 # into a graph, and runs the graph after that.
 if __name__ == "__main__":
     train()
+
+
+# Next: [tf_test.py](tf_test.html), the XOR network of main.py written
+# with real TensorFlow, to read beside it.

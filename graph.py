@@ -1,6 +1,6 @@
 # [main](main.html) · **[graph](graph.html)** · [tensor](tensor.html) ·
-# [ops](ops.html) · [session](session.html) · [tf_test](tf_test.html) ·
-# [exercises](exercises.html)
+# [ops](ops.html) · [session](session.html) · [eager](eager.html) ·
+# [tf_test](tf_test.html) · [exercises](exercises.html)
 #
 # # graph.py: building the graph, and differentiating it
 #
@@ -247,10 +247,9 @@ class Graph:
         # Each turn takes a tensor whose uses have all reported and adds up
         # their partials: that sum is ∂y/∂t, final. A tensor with no op (a
         # variable or placeholder), or one whose op is not walked, ends its
-        # path here. An op may report
-        # None for an input that does not affect its value (the `like` of
-        # `sum_to` lends only its shape): that use has reported, and passed
-        # nothing.
+        # path here. An op may report None for an input that does not
+        # affect its value (the `like` of `sum_to` lends only its shape):
+        # that use has reported, and passed nothing.
         while queue:
             t = queue.popleft()
             parts = partials.pop(t)

@@ -1,6 +1,6 @@
 # **[main](main.html)** · [graph](graph.html) · [tensor](tensor.html) ·
-# [ops](ops.html) · [session](session.html) · [tf_test](tf_test.html) ·
-# [exercises](exercises.html)
+# [ops](ops.html) · [session](session.html) · [eager](eager.html) ·
+# [tf_test](tf_test.html) · [exercises](exercises.html)
 #
 # # differentiation: TensorFlow's graph mode, from scratch
 #
@@ -49,8 +49,9 @@
 # ∂L/∂x for each x. The
 # derivative is itself a graph: the session runs it like any other, and it
 # can even be differentiated again. This is how `tf.gradients` works. The
-# alternative, PyTorch's, is to record the operations as they run and
-# replay the record backwards.
+# alternative, PyTorch's and TensorFlow 2's, is to record the operations
+# as they run and replay the record backwards; [eager.py](eager.html)
+# builds it from the same ops.
 #
 # In the code, `graph` is a `Graph` object, and `graph.gradients` its
 # method.

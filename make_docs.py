@@ -35,6 +35,7 @@ READING_ORDER = [
     "tensor",
     "ops",
     "session",
+    "eager",
     "tf_test",
     "exercises",
 ]

@@ -1,6 +1,6 @@
 # [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
-# **[ops](ops.html)** · [session](session.html) · [tf_test](tf_test.html) ·
-# [exercises](exercises.html)
+# **[ops](ops.html)** · [session](session.html) · [eager](eager.html) ·
+# [tf_test](tf_test.html) · [exercises](exercises.html)
 #
 # # ops.py: what each op computes, and its derivative
 #

@@ -1,6 +1,6 @@
 # [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
-# [ops](ops.html) · **[session](session.html)** · [tf_test](tf_test.html) ·
-# [exercises](exercises.html)
+# [ops](ops.html) · **[session](session.html)** · [eager](eager.html) ·
+# [tf_test](tf_test.html) · [exercises](exercises.html)
 #
 # # session.py: running the graph
 #
@@ -227,6 +227,6 @@ def fetched(value):
     return value if value.ndim else value[()]
 
 
-# That is the whole engine. Next: [tf_test.py](tf_test.html), the same XOR
-# network written with real TensorFlow, to read beside
-# [main.py](main.html).
+# That is the whole engine. Next: [eager.py](eager.html), the same ops run
+# the way TensorFlow 2 and PyTorch run them, one at a time as they are
+# written, with a tape to differentiate them.
