@@ -22,8 +22,9 @@
 #     x = graph.tensor(3.0)
 #     with GradientTape() as tape:
 #         y = x * x * x
-#     y.numpy()                    # 27.0, computed as the line ran
-#     tape.gradient(y, x).numpy()  # 27.0, which is 3x² at x = 3
+#     y.numpy()         # 27.0, as the line ran
+#     dy = tape.gradient(y, x)
+#     dy.numpy()        # 27.0: 3x² at x = 3
 import numpy as np
 from tqdm import tqdm
 
@@ -128,7 +129,7 @@ class GradientTape:
     #     with GradientTape() as outer:
     #         with GradientTape() as inner:
     #             y = x * x * x
-    #         dy = inner.gradient(y, x)  # 3x², recorded by outer
+    #         dy = inner.gradient(y, x)  # 3x²
     #     outer.gradient(dy, x)          # 6x
     #
     # Unlike TensorFlow's, these tapes need no `tape.watch(x)` for a tensor
@@ -200,15 +201,15 @@ def train(epochs=10_000):
 # the gradients nobody asked for (`dot`'s rule returns one for `X` too,
 # which a plan would leave out), and pays for it: this XOR step takes
 # about five times as long eagerly as in graph mode
-# (`python benchmarks/xor.py`). A
-# whole graph can be handed to a compiler, as TensorFlow's XLA and JAX's
-# `jit` do, to fuse its ops into fewer, faster ones. And a graph can be
+# (`python benchmarks/xor.py`). A whole graph can be handed to a compiler,
+# as TensorFlow's XLA and JAX's `jit` do, to fuse its ops into fewer,
+# faster ones. And a graph can be
 # differentiated before it ever runs, for values it has not seen yet:
 #
 #     graph = Graph()
-#     x = graph.tensor()                    # a placeholder: no value yet
-#     (dy,) = graph.gradients(x * x, [x])   # 2x, as ops
-#     Session(graph).run(dy, {x: 3.0})      # 6.0
+#     x = graph.tensor()    # no value yet
+#     (dy,) = graph.gradients(x * x, [x])
+#     Session(graph).run(dy, {x: 3.0})  # 6.0
 #
 # A tape can only differentiate what it saw run, with the values it ran
 # with.
@@ -220,7 +221,7 @@ def train(epochs=10_000):
 #     x = graph.tensor(3.0)
 #     with GradientTape() as tape:
 #         y = x
-#         while y.numpy() < 100:   # 3, 9, 81, 6561: y = x⁸
+#         while y.numpy() < 100:  # 9, 81, 6561
 #             y = y * y
 #     tape.gradient(y, x)          # 8x⁷ = 17496.0
 #

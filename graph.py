@@ -145,12 +145,13 @@ class Graph:
     # factors u = a + b = 3 and v = b + 1 = 3, so y = u · v = 9. Going
     # backwards from y:
     #
-    #     ∂y/∂y = 1                            the seed
-    #     ∂y/∂u = ∂y/∂y · v = 1 · 3 = 3        mul's rule, for u
-    #     ∂y/∂v = ∂y/∂y · u = 1 · 3 = 3        mul's rule, for v
-    #     ∂y/∂a = ∂y/∂u · 1 = 3                add passes grad on
-    #     ∂y/∂b = ∂y/∂u · 1 + ∂y/∂v · 1        b is used twice:
-    #           = 3 + 3 = 6                    its uses add up
+    #     ∂y/∂y = 1                  the seed
+    #     ∂y/∂u = ∂y/∂y · v = 3      mul's rule
+    #     ∂y/∂v = ∂y/∂y · u = 3      mul's rule
+    #     ∂y/∂a = ∂y/∂u · 1 = 3      add's rule
+    #     ∂y/∂b = ∂y/∂u · 1          b is used
+    #           + ∂y/∂v · 1          twice: its
+    #           = 3 + 3 = 6          uses add up
     #
     # Differentiating `(a + b)(b + 1)` by hand agrees: ∂y/∂a = b + 1 = 3
     # and ∂y/∂b = (b + 1) + (a + b) = 6.
@@ -185,9 +186,13 @@ class Graph:
     #     queue = deque([(y, seed)])
     #     while queue:
     #         t, grad = queue.popleft()
-    #         grads[t] = grads[t] + grad if t in grads else grad
+    #         if t in grads:
+    #             grads[t] = grads[t] + grad
+    #         else:
+    #             grads[t] = grad
     #         if t.op is not None:
-    #             queue.extend(zip(t.op.inputs, t.op.gradient(grad)))
+    #             parts = t.op.gradient(grad)
+    #             queue.extend(zip(t.op.inputs, parts))
     #
     # It gives the right sums, since every `gradient` is linear in `grad`.
     # But a tensor used twice sends two partials back, and everything
@@ -276,13 +281,13 @@ class Graph:
         # each turn; the constant 1 in `b + 1` is not live, so it is
         # never counted):
         #
-        #     turn  leaves  its gradient   waiting           queue after
-        #     0                            u1 v1 a1 b2       y
-        #     1     y       seed = 1       u0 v0 a1 b2       u v
-        #     2     u       1 · v = 3      u0 v0 a0 b1       v a
-        #     3     v       1 · u = 3      u0 v0 a0 b0       a b
-        #     4     a       3              u0 v0 a0 b0       b
-        #     5     b       3 + 3 = 6      u0 v0 a0 b0
+        #     turn leaves gradient  waiting      queue
+        #     0                     u1 v1 a1 b2  y
+        #     1    y      1         u0 v0 a1 b2  u v
+        #     2    u      1·v = 3   u0 v0 a0 b1  v a
+        #     3    v      1·u = 3   u0 v0 a0 b0  a b
+        #     4    a      3         u0 v0 a0 b0  b
+        #     5    b      3+3 = 6   u0 v0 a0 b0
         #
         # `b` waits through turn 2, when only one of its two uses has
         # reported, and leaves once the second has.

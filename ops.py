@@ -22,8 +22,9 @@
 # differentiated in turn: second derivatives need no extra code.
 #
 #     x = graph.tensor(3.0)
-#     (dy,) = graph.gradients(x * x * x, x)   # 3x² = 27
-#     (d2y,) = graph.gradients(dy, x)         # 6x = 18
+#     (dy,) = graph.gradients(x * x * x, x)
+#     (d2y,) = graph.gradients(dy, x)
+#     sess.run([dy, d2y])   # 3x² = 27, 6x = 18
 #
 # The names follow one convention: `a, b` are the inputs of a binary op, `x`
 # the input of a unary one, `grad` the incoming gradient and `y` the op's

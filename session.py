@@ -17,8 +17,9 @@
 # A tensor with none of these is a placeholder that nobody fed, and the run
 # stops with an error naming it. A placeholder is how data gets in:
 #
-#     p = graph.tensor()                        # a placeholder
-#     sess.run(p * 2, feed_dict={p: [1, 2]})    # array([2, 4])
+#     p = graph.tensor()       # a placeholder
+#     sess.run(p * 2, feed_dict={p: [1, 2]})
+#                              # array([2, 4])
 #
 # A constant, such as the 2 here, needs no state at all: its value is
 # fixed when the graph is built, so it is read straight from the tensor.

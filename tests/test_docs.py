@@ -122,3 +122,15 @@ def test_code_fits_the_code_column(name):
     lines = (ROOT / f"{name}.py").read_text(encoding="utf-8").splitlines()
     wide = [i for i, line in enumerate(lines, 1) if len(line) > 85]
     assert wide == [], f"{name}.py lines {wide} are wider than the rendered code column"
+
+
+@pytest.mark.parametrize("name", READING_ORDER)
+def test_blocks_in_the_prose_fit_the_prose_column(name):
+    # At 1024 px the prose column is 345 px wide, room for 46 characters of
+    # its 11 px monospace: a longer line of a preformatted block (a comment
+    # line indented four spaces past the #) would run under the code.
+    lines = (ROOT / f"{name}.py").read_text(encoding="utf-8").splitlines()
+    blocks = [(i, m.group(1)) for i, line in enumerate(lines, 1)
+              if (m := re.match(r"\s*# {5}(.*)$", line))]
+    wide = [i for i, text in blocks if len(text) > 46]
+    assert wide == [], f"{name}.py lines {wide}: prose blocks wider than 46 characters"
