@@ -309,7 +309,7 @@ def train(epochs=EPOCHS, bar=True):
 # of a second on a 2-core machine (a second and a quarter with Python's
 # start-up and imports), and ends with
 #
-#     confusion matrix (rows: true digit, columns: answer)
+#     confusion matrix (row: digit, column: answer)
 #           0  1  2  3  4  5  6  7  8  9
 #       0  45  0  0  0  0  0  0  0  0  0
 #       1   0 45  0  0  0  0  0  0  1  0
@@ -377,7 +377,7 @@ def predictions(run):
 # set.
 def report(run):
     truth, answers = run.data.test_labels.argmax(1), predictions(run)
-    print("\nconfusion matrix (rows: true digit, columns: answer)")
+    print("\nconfusion matrix (row: digit, column: answer)")
     print("    " + "".join(f"{d:3}" for d in range(10)))
     for d, row in enumerate(confusion_matrix(truth, answers, labels=range(10))):
         print(f"{d:3} " + "".join(f"{n:3}" for n in row))

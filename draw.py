@@ -131,9 +131,10 @@ def xor_pictures():
     names = {loss: "loss", output: "activations1"}
     for t in walk([loss]):
         for name, value in values.items():
-            if t.initial_value is value:
+            if np.array_equal(t.initial_value, value):
                 names[t] = name
     gradients = [assign.op.inputs[1].op.inputs[1] for assign in update.op.inputs]
+    names.update(zip(gradients, ["∂loss/∂weights0", "∂loss/∂weights1"]))
     return {
         "xor_forward": draw([loss], names=names),
         "xor_backward": draw([update, loss], forward=[loss], gradients=gradients,

@@ -1,5 +1,6 @@
 # [main](main.html) · **[graph](graph.html)** · [tensor](tensor.html) ·
-# [ops](ops.html) · [session](session.html) · [tf_test](tf_test.html)
+# [ops](ops.html) · [session](session.html) · [eager](eager.html) ·
+# [tf_test](tf_test.html) · [exercises](exercises.html)
 #
 # # graph.py: building the graph, and differentiating it
 #
@@ -67,9 +68,9 @@ class Graph:
         return Tensor(initial_value, op, self)
 
     # Every op passes its inputs through `convert`, which is why `x + 1`
-    # works: the 1 becomes a constant, a variable that nothing will assign
-    # to. A tensor of another graph is refused here, when the mistake is
-    # made, rather than later at run time.
+    # works: the 1 becomes a constant, a tensor with a value that nothing
+    # will assign to. A tensor of another graph is refused here, when the
+    # mistake is made, rather than later at run time.
     def convert(self, value):
         if not isinstance(value, Tensor):
             constant = self.tensor(value)
@@ -82,10 +83,9 @@ class Graph:
     # ## Building ops
     #
     # Every op is built by `op`. It first asks the op's class whether, given
-    # these inputs, the op would hand one of them straight back: `x * 1` is
-    # `x`, and summing a gradient back to the shape it already has leaves it
-    # as it is. Then no op is built at all. Users rarely write `x * 1`, but
-    # `gradients` would write such steps all the time.
+    # these inputs, the op would hand one of them straight back: summing a
+    # gradient back to the shape it already has leaves it as it is. Then no
+    # op is built at all. `gradients` would write such steps all the time.
     #
     # Keyword arguments are the op's attributes, such as the axes of a sum,
     # and pass straight on to the op.
@@ -97,7 +97,7 @@ class Graph:
         return op_class(inputs, self, **attributes).output
 
     # The public op-building methods, one line each, return the output
-    # tensor of their op. The last two of the first group appear only in
+    # tensor of their op. The last two of this group appear only in
     # backward passes: `sum_to` and `broadcast_to` move a tensor between a
     # broadcast shape and the shape it came from. ops.py explains them all.
     add = lambda self, a, b: self.op(AddOp, a, b)
@@ -110,7 +110,6 @@ class Graph:
     dot = lambda self, a, b: self.op(DotOp, a, b)
     transpose = lambda self, x: self.op(TransposeOp, x)
     assign = lambda self, a, b: self.op(AssignOp, a, b)
-    group = lambda self, inputs: self.op(GroupOp, *inputs)
     sum_to = lambda self, x, like: self.op(SumToOp, x, like)
     broadcast_to = lambda self, x, like: self.op(BroadcastToOp, x, like)
 
@@ -144,55 +143,112 @@ class Graph:
     def softmax_cross_entropy_with_logits(self, *, labels, logits):
         return self.op(SoftmaxCrossEntropyWithLogitsOp, labels, logits)
 
+    # `group` takes a list of tensors, or one tensor alone, as TensorFlow's
+    # does; `gradients` below takes its `xs` the same way.
+    def group(self, inputs):
+        return self.op(GroupOp, *self.as_list(inputs))
+
+    # (A list, or anything that iterates, is taken as it is.)
+    def as_list(self, tensors):
+        return [tensors] if isinstance(tensors, Tensor) else list(tensors)
+
     # ## Gradients
     #
-    # `gradients(y, xs)` returns, for each tensor x in `xs`, a new tensor
-    # whose value will be the gradient of `sum(y)` with respect to x: for
-    # each element of x, how fast the sum of `y`'s elements changes as that
-    # element changes. For a scalar loss, as in main.py, that is simply
-    # ∂loss/∂x. It has exactly x's shape. Where `y` does not depend on x
-    # the answer is None, as in TensorFlow.
+    # `gradients(y, xs)` returns, for each tensor x in `xs`, a tensor whose
+    # value will be the gradient of `sum(y)` with respect to x: for each
+    # element of x, how fast the sum of `y`'s elements changes as that
+    # element changes. For a scalar loss L, as in main.py, that is simply
+    # ∂L/∂x. It has exactly x's shape. Where `y` does not depend on x the
+    # answer is None, as in TensorFlow.
     #
-    # The method works by *reverse accumulation*. It starts at `y` with a
-    # seed of ones (∂y/∂y = 1) and visits the ops from the output back
-    # towards the inputs. At each op, `op.gradient(grad)` turns the
-    # gradient with respect to the op's output into gradients with respect
-    # to its inputs: one link of the chain rule. Nothing is computed on the
-    # way; every step builds ops, so the result is a set of tensors for
-    # the session to run, like any other.
+    # ### The chain rule
     #
-    # The subtle part is a tensor used more than once. In
-    # `y = (a + b) * (b + 1)` two ops use `b`, and by the chain rule
-    # `b`'s gradient is the *sum* of the two gradients they pass back. So
-    # `b`'s gradient cannot go further back until both have reported.
+    # If L depends on x only through u = f(x), then
     #
-    # Here is that example after `gradients(y, [a, b])`, with `a` and `b`
-    # holding three numbers each. The orange, dashed ops are the backward
-    # pass. `broadcast_to` makes the seed, ones shaped like `y` (its dotted
-    # edge carries only `y`'s shape). The product rule gives one `mul` per
-    # factor: the seed times `b + 1` is the gradient flowing into `a + b`,
-    # and the seed times `a + b` the one flowing into `b + 1`. An `add`
-    # passes its gradient on unchanged, so the first is already ∂y/∂a,
-    # while `b` hears from both adds: the last `add` is their sum, ∂y/∂b.
+    #     ∂L/∂x = ∂L/∂u · ∂u/∂x
+    #
+    # and if x is used by several ops, u₁ = f₁(x), u₂ = f₂(x), …, its
+    # uses add up:
+    #
+    #     ∂L/∂x = ∂L/∂u₁ · ∂u₁/∂x + ∂L/∂u₂ · ∂u₂/∂x + …
+    #
+    # That is all of backpropagation. Each op knows one factor, the
+    # derivative of its output with respect to its inputs (∂u/∂x: ops.py).
+    # The other factor, ∂L/∂u, arrives from the ops after it: it is the
+    # `grad` that `op.gradient(grad)` receives, and what that method returns
+    # for each input is the product, one term of the sum above.
+    #
+    # ### A worked example
+    #
+    # Take `y = (a + b) * (b + 1)` at a = 1, b = 2, and call the two
+    # factors u = a + b = 3 and v = b + 1 = 3, so y = u · v = 9. Going
+    # backwards from y:
+    #
+    #     ∂y/∂y = 1                  the seed
+    #     ∂y/∂u = ∂y/∂y · v = 3      mul's rule
+    #     ∂y/∂v = ∂y/∂y · u = 3      mul's rule
+    #     ∂y/∂a = ∂y/∂u · 1 = 3      add's rule
+    #     ∂y/∂b = ∂y/∂u · 1          b is used
+    #           + ∂y/∂v · 1          twice: its
+    #           = 3 + 3 = 6          uses add up
+    #
+    # Differentiating `(a + b)(b + 1)` by hand agrees: ∂y/∂a = b + 1 = 3
+    # and ∂y/∂b = (b + 1) + (a + b) = 6.
+    #
+    # Here is the graph after `gradients(y, [a, b])`. The forward ops are
+    # blue; the orange, dashed ops are the ones `gradients` added, one per
+    # line of the table. `broadcast_to` makes the seed: ones shaped like `y`
+    # (its dotted edge carries only `y`'s shape). The two orange `mul`s
+    # compute ∂y/∂u = 1 · v and ∂y/∂v = 1 · u. The adds' gradients build
+    # nothing, because an add passes its `grad` on unchanged: the first
+    # `mul` is already ∂y/∂a. `b` hears from both adds, so the orange
+    # `add` sums their two 3s into ∂y/∂b = 6.
     #
     # ![y = (a + b) * (b + 1) and its gradients: the forward ops in blue,
     # and in orange a broadcast_to, two muls and an add](example_gradient.svg)
     #
-    # A simpler queue forwards every partial gradient as soon as it arrives.
-    # Since each op's `gradient` is linear in `grad`, passing the parts back
-    # one at a time and adding them up at the inputs gives the same total
-    # as adding them first. But it runs the whole backward pass upstream of
-    # `b` once per use of `b`. In a chain of such shared uses (`t = t * t`,
-    # over and over) the work doubles at every link: about a thousand
-    # gradient calls where ten would do for ten links, a trillion where
-    # forty would do for forty. Instead we count, before starting, how many
-    # uses each tensor must hear from, and release a tensor from the queue
-    # only when the last of them has reported. Each op's `gradient` then
-    # runs at most once, and the backward pass adds a number of ops
-    # proportional to the size of the forward graph.
-    def gradients(self, y, xs):
+    # ### Why backwards
+    #
+    # The same products could be formed from the inputs forwards, carrying
+    # ∂u/∂a along with every value u. But that gives the derivatives with
+    # respect to *one* input per pass: a network with a million weights
+    # would need a million passes. Going backwards from a scalar loss gives
+    # the derivatives with respect to every input in one pass, at a cost of
+    # a small multiple of the forward pass. That is why training uses
+    # reverse accumulation.
+    #
+    # ### Uses must add up first
+    #
+    # The naive way to run the chain rule backwards is a queue of (tensor,
+    # partial gradient) pairs, each forwarded as soon as it is made:
+    #
+    #     queue = deque([(y, seed)])
+    #     while queue:
+    #         t, grad = queue.popleft()
+    #         if t in grads:
+    #             grads[t] = grads[t] + grad
+    #         else:
+    #             grads[t] = grad
+    #         if t.op is not None:
+    #             parts = t.op.gradient(grad)
+    #             queue.extend(zip(t.op.inputs, parts))
+    #
+    # It gives the right sums, since every `gradient` is linear in `grad`.
+    # But a tensor used twice sends two partials back, and everything
+    # upstream of it is differentiated twice; in a chain `t = t * t`
+    # repeated n times the work doubles at every link, 2ⁿ calls where n
+    # would do. So we wait instead: a tensor leaves the queue only when all
+    # of its uses have reported, with the sum of their partials. Each op's
+    # `gradient` then runs at most once, and the backward pass adds a
+    # number of ops proportional to the size of the forward graph.
+    #
+    # `ops`, if given, is the set of ops the walk may pass through; any
+    # other op's output then counts as a constant. Graph mode walks every
+    # op; a `GradientTape` (eager.py) passes the ops it recorded.
+    def gradients(self, y, xs, ops=None):
         y = self.convert(y)
-        xs = [self.convert(x) for x in xs]
+        xs = [self.convert(x) for x in self.as_list(xs)]
+        walked = lambda t: t.op is not None and (ops is None or t.op in ops)
 
         # First, walk back from `y`, recording every use of every tensor,
         # as the output of the op that uses it (an op that uses `t` twice,
@@ -203,7 +259,7 @@ class Graph:
         stack = [y]
         while stack:
             t = stack.pop()
-            for x in t.op.inputs if t.op else ():
+            for x in t.op.inputs if walked(t) else ():
                 if x not in users:
                     users[x] = []
                     stack.append(x)
@@ -224,25 +280,34 @@ class Graph:
 
         # Then the queue. `waiting` counts the uses each live tensor still
         # waits to hear from, and `partials` collects the gradients passed
-        # back to it so far. An op may report None for an input that does
-        # not affect its value (the `like` of `sum_to` lends only its
-        # shape): that use has reported, and passed nothing.
+        # back to it so far. Only `y` starts with a partial, the seed.
         waiting = {t: len(users[t]) for t in live}
         partials = {t: [] for t in live}
         if y in live:
-            partials[y].append(self.broadcast_to(1.0, y))
+            partials[y].append(self.broadcast_to(1.0, y))  # ∂y/∂y = 1
         grads = {}
         queue = deque([y] if y in live else [])
+
+        # Each turn takes a tensor whose uses have all reported and adds up
+        # their partials: that sum is ∂y/∂t, final. A tensor with no op (a
+        # variable or placeholder), or one whose op is not walked, ends its
+        # path here. An op may report None for an input that does not
+        # affect its value (the `like` of `sum_to` lends only its shape):
+        # that use has reported, and passed nothing.
         while queue:
             t = queue.popleft()
             parts = partials.pop(t)
             grads[t] = grad = reduce(self.add, parts) if parts else None
-            if t.op is None:
+            if not walked(t):
                 continue
             if grad is None:
                 input_grads = [None] * len(t.op.inputs)
             else:
                 input_grads = t.op.gradient(grad)
+
+            # One link of the chain rule: each live input receives its
+            # partial, and joins the queue when it was its last use to
+            # report. Inputs that are not live are skipped.
             for x, x_grad in zip(t.op.inputs, input_grads):
                 if x in live:
                     if x_grad is not None:
@@ -250,6 +315,21 @@ class Graph:
                     waiting[x] -= 1
                     if waiting[x] == 0:
                         queue.append(x)
+
+        # On the worked example the queue runs like this (`waiting` after
+        # each turn; the constant 1 in `b + 1` is not live, so it is
+        # never counted):
+        #
+        #     turn leaves gradient  waiting      queue
+        #     0                     u1 v1 a1 b2  y
+        #     1    y      1         u0 v0 a1 b2  u v
+        #     2    u      1·v = 3   u0 v0 a0 b1  v a
+        #     3    v      1·u = 3   u0 v0 a0 b0  a b
+        #     4    a      3         u0 v0 a0 b0  b
+        #     5    b      3+3 = 6   u0 v0 a0 b0
+        #
+        # `b` waits through turn 2, when only one of its two uses has
+        # reported, and leaves once the second has.
         return [grads.get(x) for x in xs]
 
 

@@ -1,5 +1,6 @@
 # [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
-# **[ops](ops.html)** · [session](session.html) · [tf_test](tf_test.html)
+# **[ops](ops.html)** · [session](session.html) · [eager](eager.html) ·
+# [tf_test](tf_test.html) · [exercises](exercises.html)
 #
 # # ops.py: what each op computes, and its derivative
 #
@@ -10,14 +11,20 @@
 #   values, and only the session calls it, while running the graph.
 # - `gradient(grad)` is the **backward** rule. It works on *tensors*, while
 #   the graph is being built. Given `grad`, the tensor for the gradient of
-#   the final result with respect to this op's output, it returns one new
+#   the final result with respect to this op's output, it returns one
 #   tensor per input: the gradient with respect to that input. This is the
-#   chain rule, one link at a time.
+#   chain rule, one link at a time. (The tensor is usually a new op's
+#   output, but not always: `add` passes `grad` itself on.)
 #
 # Because `gradient` builds ordinary ops instead of computing numbers, the
 # backward pass is just more graph. One evaluator, the session, runs both
 # passes. And since gradient ops are ops like any other, they can be
 # differentiated in turn: second derivatives need no extra code.
+#
+#     x = graph.tensor(3.0)
+#     (dy,) = graph.gradients(x * x * x, x)
+#     (d2y,) = graph.gradients(dy, x)
+#     sess.run([dy, d2y])   # 3x² = 27, 6x = 18
 #
 # The names follow one convention: `a, b` are the inputs of a binary op, `x`
 # the input of a unary one, `grad` the incoming gradient and `y` the op's
@@ -70,8 +77,12 @@ class BaseOp:
 
     # Most ops work elementwise, and NumPy's broadcasting rule gives their
     # output shape: (4, 1) with (1, 3) gives (4, 3), and (3,) with a scalar
-    # gives (3,). Ops of another shape say so by overriding this.
+    # gives (3,). Ops of another shape say so by overriding this. (Equal
+    # shapes, the usual case, skip NumPy's general rule, which takes a
+    # microsecond: eager.py builds ops at every step and feels it.)
     def infer_shape(self, *shapes):
+        if len(set(shapes)) == 1:
+            return shapes[0]
         return np.broadcast_shapes(*shapes)
 
     # Some ops can be seen, from their inputs alone, to hand one input back
@@ -81,122 +92,19 @@ class BaseOp:
     def unchanged(*inputs):
         return None
 
-    # An op without a gradient (assignment) refuses to be differentiated.
+    # An op without a gradient (`assign`, `group`) refuses to be
+    # differentiated, while `gradients` is building the backward pass.
     def gradient(self, grad):
-        raise ValueError(f"{self.output} ({self.kind}) has no gradient")
-
-
-# ## Broadcasting, and summing back
-#
-# NumPy lets `a + b` combine a (4, 3) matrix `a` with a (3,) vector `b`: the
-# vector is reused for every row, as if copied four times. In the chain rule
-# reuse means a sum. Each copy passes gradient back to the same element of
-# `b`, so `b`'s gradient is the (4, 3) gradient *summed over the rows*, of
-# shape (3,). Without that step a bias vector would receive a gradient of
-# the wrong shape.
-#
-# Four small ops move values between a shape and a broadcast version of it.
-# They share a base class: each produces a value shaped like its second
-# input, `like`, and does nothing at all when its first input, `x`, already
-# has that shape. If both shapes are known and equal while building, the op
-# is not built: in a model whose shapes are all fixed, like main.py's, the
-# backward pass contains no `sum_to` and no `broadcast_to`.
-#
-# They are ops, not helper functions, because shapes may become known only
-# when the graph runs (a placeholder can be fed any batch size). They read
-# `like`'s shape at run time.
-class ToShapeOp(BaseOp):
-    # The output takes `like`'s shape.
-    def infer_shape(self, x, like):
-        return like
-
-    # With both shapes known and equal there is nothing to do.
-    @staticmethod
-    def unchanged(x, like):
-        return x if x.shape is not None and x.shape == like.shape else None
-
-
-# `sum_to(x, like)` undoes broadcasting. Broadcasting adds leading axes and
-# stretches axes of length 1; summing removes the first kind and collapses
-# the second back to length 1.
-class SumToOp(ToShapeOp):
-    # Shapes known only at run time may turn out equal too.
-    def compute(self, sess, x, like):
-        if x.shape == like.shape:
-            return x
-        x = np.sum(x, axis=tuple(range(x.ndim - like.ndim)))
-        stretched = tuple(i for i, n in enumerate(like.shape) if n == 1)
-        return np.sum(x, axis=stretched, keepdims=True)
-
-    # Each element of `x` was added into exactly one element of the result,
-    # with weight 1, so its gradient is that element's gradient: copy the
-    # incoming gradient back out to `x`'s shape. (`like` only lends its
-    # shape; its gradient is None, meaning none flows to it.)
-    def gradient(self, grad):
-        return [self.graph.broadcast_to(grad, self.inputs[0]), None]
-
-
-# `broadcast_to(x, like)` copies `x` out to `like`'s shape. It is the mirror
-# image of `sum_to`, and each is the other's gradient. `gradients` also uses
-# it for its seed, ones shaped like `y`.
-class BroadcastToOp(ToShapeOp):
-    # NumPy makes the copies without copying: the result is a read-only
-    # view that repeats `x`'s memory.
-    def compute(self, sess, x, like):
-        return np.broadcast_to(x, like.shape)
-
-    # Copies are reuse, and the gradient of reuse is a sum.
-    def gradient(self, grad):
-        return [self.graph.sum_to(grad, self.inputs[0]), None]
-
-
-# The last two undo a *reduction*: a sum or a mean over some axes (see
-# "Sums and means over axes" below). `expand(x, like, axis=…, keepdims=…)`
-# takes `x`, the sum of `like` over `axis`, and copies each of its elements
-# back along the axes that were summed away. Summing a (4, 3) matrix over
-# axis 1 gives 4 numbers, shape (4,). Unless the sum kept the summed axes
-# as axes of length 1 (`keepdims=True`), they first come back that way,
-# (4, 1); then an ordinary broadcast copies each number across its row,
-# (4, 3).
-class ExpandOp(ToShapeOp):
-    # `np.expand_dims` counts its axes in the result, `like`'s shape, which
-    # is how `axis` counts them, negative numbers included. (With no `axis`
-    # every axis was summed: `x` is a single number, which broadcasts as it
-    # is.) `np.full` then fills an array of `like`'s shape with `x`,
-    # broadcasting it; on small arrays it takes a third of the time of
-    # `np.broadcast_to`.
-    def compute(self, sess, x, like):
-        if not self.keepdims and self.axis is not None:
-            x = np.expand_dims(x, self.axis)
-        return np.full(like.shape, x)
-
-    # Copies are reuse, whose gradient is a sum, here over the same axes:
-    # `sum` and `expand` are each other's backward step, as `sum_to` and
-    # `broadcast_to` are.
-    def gradient(self, grad):
-        return [self.graph.sum(grad, self.axis, self.keepdims), None]
-
-
-# `spread` is the same for a mean: it expands `x / n`, where n is the number
-# of elements that each element of `x` averages. That is mean's gradient (see
-# `MeanOp` below). With no `axis`, `x` is one number and n the size of
-# `like`.
-class SpreadOp(ExpandOp):
-    # Of `like`'s value only the shape, and from it n, are used.
-    def compute(self, sess, x, like):
-        return super().compute(sess, x / count(like, self.axis), like)
-
-    # Each output element is `x / n`, so the gradient with respect to an
-    # element of `x` is the sum of the gradients of its n copies divided by
-    # n: their mean. Mean and spread are each other's backward step.
-    def gradient(self, grad):
-        return [self.graph.mean(grad, self.axis, self.keepdims), None]
+        raise ValueError(f"cannot differentiate {self.output}: "
+                         f"{self.kind} has no gradient")
 
 
 # ## Elementwise arithmetic
 #
 # The four binary ops compute with NumPy broadcasting, and send every
-# input's gradient through `sum_to`, back to that input's own shape.
+# input's gradient through `sum_to`, back to that input's own shape. Where
+# nothing was broadcast, `sum_to` has nothing to do and is not even built;
+# the section after sums and means explains it.
 #
 # ### add
 class AddOp(BaseOp):
@@ -229,22 +137,10 @@ class MulOp(BaseOp):
     def compute(self, sess, a, b):
         return a * b
 
-    # Multiplying by a constant 1 changes nothing. Only a constant counts: a
-    # variable holding 1 now may hold 2 after an `assign`. Such products are
-    # common in backward passes, whose seed is often a constant 1.
-    @staticmethod
-    def unchanged(a, b):
-        return b if is_one(a) else a if is_one(b) else None
-
     # The product rule: `∂(ab)/∂a = b` and `∂(ab)/∂b = a`.
     def gradient(self, grad):
         a, b = self.inputs
         return [self.graph.sum_to(grad * b, a), self.graph.sum_to(grad * a, b)]
-
-
-# A constant one is a constant holding the scalar 1.
-def is_one(t):
-    return t.constant and np.ndim(t.initial_value) == 0 and t.initial_value == 1
 
 
 # ### div
@@ -252,11 +148,6 @@ class DivOp(BaseOp):
     # `a / b`, element by element.
     def compute(self, sess, a, b):
         return a / b
-
-    # Dividing by a constant 1 changes nothing either.
-    @staticmethod
-    def unchanged(a, b):
-        return a if is_one(b) else None
 
     # The quotient rule: `∂(a/b)/∂a = 1/b` and `∂(a/b)/∂b = −a/b²`. Since
     # `a/b²` is the op's own output `y` divided by `b`, the second reuses `y`
@@ -302,10 +193,11 @@ class SigmoidOp(BaseOp):
     def compute(self, sess, x):
         return np.exp(-np.logaddexp(0.0, -x))
 
-    # `σ'(x) = σ(x)(1 − σ(x))`: the derivative needs only the op's output
-    # `y`, which the forward pass has computed already. Reusing it costs two
-    # multiplications and a subtraction, where recomputing `σ(x)` would cost
-    # an exponential and more.
+    # `σ = (1 + e^−x)^−1`, so `σ' = e^−x / (1 + e^−x)² = σ · (1 − σ)`,
+    # because `e^−x / (1 + e^−x) = 1 − σ`. The derivative needs only the
+    # op's output `y`, which the forward pass has computed already. Reusing
+    # it costs two multiplications and a subtraction, where recomputing
+    # `σ(x)` would cost an exponential and more.
     def gradient(self, grad):
         y = self.output
         return [grad * y * (1 - y)]
@@ -314,8 +206,8 @@ class SigmoidOp(BaseOp):
 # ## Exponential, logarithm and ReLU
 #
 # Three more functions applied element by element, each with a one-line
-# derivative. The first two build the softmax below; the third is the
-# hidden layer of digits.py.
+# derivative. The first two are the pieces of softmax, further down; the
+# third is the hidden layer of digits.py.
 class ExpOp(BaseOp):
     # `eˣ`, element by element.
     def compute(self, sess, x):
@@ -481,6 +373,138 @@ def count(x, axis):
     return math.prod(x.shape[i] for i in axes(axis, x.ndim))
 
 
+# ## Broadcasting, and summing back
+#
+# NumPy lets `a + b` combine a (4, 3) matrix `a` with a (3,) vector `b`: the
+# vector is reused for every row, as if copied four times. In the chain rule
+# reuse means a sum. Each copy passes gradient back to the same element of
+# `b`, so `b`'s gradient is the (4, 3) gradient *summed over the rows*, of
+# shape (3,). Without that step a bias vector would receive a gradient of
+# the wrong shape.
+#
+# Four small ops move values between a shape and a broadcast version of it.
+# They share a base class: each produces a value shaped like its second
+# input, `like`, and does nothing at all when its first input, `x`, already
+# has that shape. If both shapes are known and equal while building, the op
+# is not built: in a model where no op broadcasts, like main.py's, the
+# backward pass sums nothing back.
+#
+# They are ops, not helper functions, because shapes may become known only
+# when the graph runs (a placeholder can be fed any batch size). They read
+# `like`'s shape at run time.
+class ToShapeOp(BaseOp):
+    # The output takes `like`'s shape.
+    def infer_shape(self, x, like):
+        return like
+
+    # With both shapes known and equal there is nothing to do, unless `x` is
+    # a constant: `gradients` seeds its pass with `broadcast_to(1.0, y)`,
+    # and that op gives the plain number 1.0 `y`'s dtype (see below).
+    @staticmethod
+    def unchanged(x, like):
+        same = x.shape is not None and x.shape == like.shape
+        return x if same and not x.constant else None
+
+
+# `sum_to(x, like)` undoes broadcasting. Broadcasting adds leading axes and
+# stretches axes of length 1; summing removes the first kind and collapses
+# the second back to length 1.
+class SumToOp(ToShapeOp):
+    # Summing can only undo a broadcast: `like`'s shape must be one that
+    # broadcasts to `x`'s. Anything else is a mistake in whatever built the
+    # op, refused when it is built if the shapes are known, and when it runs
+    # otherwise, rather than answered with a value of the wrong shape.
+    def infer_shape(self, x, like):
+        if np.broadcast_shapes(x, like) != x:
+            raise ValueError(f"cannot sum shape {x} to shape {like}")
+        return like
+
+    # Shapes known only at run time may turn out equal too. (`like` may be
+    # a plain number, such as the 2 of `x * 2`, whose gradient an eager
+    # tape computes too: `np.shape` reads its shape all the same.)
+    def compute(self, sess, x, like):
+        shape = np.shape(like)
+        if x.shape == shape:
+            return x
+        self.infer_shape(x.shape, shape)
+        x = np.sum(x, axis=tuple(range(x.ndim - len(shape))))
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1)
+        return np.sum(x, axis=stretched, keepdims=True)
+
+    # Each element of `x` was added into exactly one element of the result,
+    # with weight 1, so its gradient is that element's gradient: copy the
+    # incoming gradient back out to `x`'s shape. (`like` only lends its
+    # shape; its gradient is None, meaning none flows to it.)
+    def gradient(self, grad):
+        return [self.graph.broadcast_to(grad, self.inputs[0]), None]
+
+
+# `broadcast_to(x, like)` copies `x` out to `like`'s shape. It is the mirror
+# image of `sum_to`, and each is the other's gradient. `gradients` also uses
+# it for its seed, ones shaped like `y`.
+class BroadcastToOp(ToShapeOp):
+    # The mirror image of `sum_to`'s rule: `x`'s shape must broadcast to
+    # `like`'s.
+    def infer_shape(self, x, like):
+        if np.broadcast_shapes(x, like) != like:
+            raise ValueError(f"cannot broadcast shape {x} to shape {like}")
+        return like
+
+    # NumPy makes the copies without copying: the result is a read-only
+    # view that repeats `x`'s memory. Its dtype is the one `x + like` would
+    # have, so the seed's plain 1.0 becomes float32 ones for a float32 `y`.
+    def compute(self, sess, x, like):
+        x, shape = np.asarray(x, np.result_type(x, like)), np.shape(like)
+        return x if x.shape == shape else np.broadcast_to(x, shape)
+
+    # Copies are reuse, and the gradient of reuse is a sum.
+    def gradient(self, grad):
+        return [self.graph.sum_to(grad, self.inputs[0]), None]
+
+
+# The last two undo a *reduction*: a sum or a mean over some axes (see
+# "Sums and means over axes" above). `expand(x, like, axis=…, keepdims=…)`
+# takes `x`, the sum of `like` over `axis`, and copies each of its elements
+# back along the axes that were summed away. Summing a (4, 3) matrix over
+# axis 1 gives 4 numbers, shape (4,). Unless the sum kept the summed axes
+# as axes of length 1 (`keepdims=True`), they first come back that way,
+# (4, 1); then an ordinary broadcast copies each number across its row,
+# (4, 3).
+class ExpandOp(ToShapeOp):
+    # `np.expand_dims` counts its axes in the result, `like`'s shape, which
+    # is how `axis` counts them, negative numbers included. (With no `axis`
+    # every axis was summed: `x` is a single number, which broadcasts as it
+    # is.) `np.full` then fills an array of `like`'s shape with `x`,
+    # broadcasting it; on small arrays it takes a third of the time of
+    # `np.broadcast_to`.
+    def compute(self, sess, x, like):
+        if not self.keepdims and self.axis is not None:
+            x = np.expand_dims(x, self.axis)
+        return np.full(np.shape(like), x)
+
+    # Copies are reuse, whose gradient is a sum, here over the same axes:
+    # `sum` and `expand` are each other's backward step, as `sum_to` and
+    # `broadcast_to` are.
+    def gradient(self, grad):
+        return [self.graph.sum(grad, self.axis, self.keepdims), None]
+
+
+# `spread` is the same for a mean: it expands `x / n`, where n is the number
+# of elements that each element of `x` averages. That is mean's gradient (see
+# `MeanOp` above). With no `axis`, `x` is one number and n the size of
+# `like`.
+class SpreadOp(ExpandOp):
+    # Of `like`'s value only the shape, and from it n, are used.
+    def compute(self, sess, x, like):
+        return super().compute(sess, x / count(like, self.axis), like)
+
+    # Each output element is `x / n`, so the gradient with respect to an
+    # element of `x` is the sum of the gradients of its n copies divided by
+    # n: their mean. Mean and spread are each other's backward step.
+    def gradient(self, grad):
+        return [self.graph.mean(grad, self.axis, self.keepdims), None]
+
+
 # ## Softmax and cross-entropy
 #
 # A classifier's last layer gives one number per class, its *logits* `z`:
@@ -581,9 +605,11 @@ class SoftmaxCrossEntropyWithLogitsOp(BaseOp):
     # sum of the labels and `LSE(z) = log Σ_j e^(z_j)`, whose derivative
     # `∂LSE/∂z_k` is `e^(z_k) / Σ_j e^(z_j) = softmax(z)_k`. Then
     #
-    #     loss = −Σ_k l_k (z_k − LSE(z)) = −Σ_k l_k z_k + s · LSE(z)
+    #     loss = −Σ_k l_k (z_k − LSE(z))
+    #          = −Σ_k l_k z_k + s · LSE(z)
     #     ∂loss/∂z_k = s · softmax(z)_k − l_k
-    #     ∂loss/∂l_k = −(z_k − LSE(z)) = −log softmax(z)_k
+    #     ∂loss/∂l_k = −(z_k − LSE(z))
+    #                = −log softmax(z)_k
     #
     # For labels that sum to 1, as one-hot labels do, the first is
     # `softmax(z) − l`: the predicted probabilities minus the right ones.
@@ -612,16 +638,22 @@ class AssignOp(BaseOp):
         if a.op is not None or a.initial_value is None or a.constant:
             raise ValueError(f"assign needs a variable to write to, not {a}")
 
-    # The write is not made at once: the session collects a run's writes in
-    # `sess.updates` and applies them only when the whole run has succeeded.
-    # A value of another shape is refused, scalars included: it would
-    # silently change the shape of everything computed from `a`.
+    # `compute` only checks the new value and returns it; the session
+    # writes it into its state when the whole run has succeeded. A value of
+    # another shape is refused, scalars included: it would silently change
+    # the shape of everything computed from `a`. The variable's dtype is
+    # fixed too: a value that casts to it within its kind (an int, or a
+    # float64 into float32) is stored in that dtype, anything else (a
+    # string, a float into an int) is refused.
     def compute(self, sess, a, b):
-        if a.shape != b.shape:
+        b = np.asarray(b)
+        if b.shape != a.shape:
             raise ValueError(f"cannot assign a value of shape {b.shape} "
                              f"to {self.inputs[0]} of shape {a.shape}")
-        sess.updates[self.inputs[0]] = b
-        return b
+        if not np.can_cast(b.dtype, a.dtype, "same_kind"):
+            raise TypeError(f"cannot assign a value of dtype {b.dtype} "
+                            f"to {self.inputs[0]} of dtype {a.dtype}")
+        return b.astype(a.dtype, copy=False)
 
     # The same check, made while building where both shapes are known.
     def infer_shape(self, a, b):
@@ -639,15 +671,10 @@ class GroupOp(BaseOp):
     def compute(self, sess, *values):
         return None
 
-    # Having no value, it has no shape: `None`, like an unknown one.
+    # Having no value, it has no shape: `None`, like an unknown one. Nor
+    # has it a gradient: there is nothing to differentiate.
     def infer_shape(self, *shapes):
         return None
-
-    # Its gradient hands `grad` on to every input. That is a convention
-    # more than mathematics, since a group has no value; its inputs are
-    # usually assignments, which refuse gradients anyway.
-    def gradient(self, grad):
-        return [grad] * len(self.inputs)
 
 
 # Next: [session.py](session.html), which runs all of this.

@@ -1,5 +1,6 @@
 # [main](main.html) · [graph](graph.html) · **[tensor](tensor.html)** ·
-# [ops](ops.html) · [session](session.html) · [tf_test](tf_test.html)
+# [ops](ops.html) · [session](session.html) · [eager](eager.html) ·
+# [tf_test](tf_test.html) · [exercises](exercises.html)
 #
 # # tensor.py: the nodes that carry values
 #
@@ -13,8 +14,8 @@
 # - a **variable** (`graph.tensor(value)`): it starts out holding
 #   `initial_value`; the session keeps its current value, which `assign` can
 #   change. The plain numbers and arrays mixed into expressions (the 1 in
-#   `x + 1`) become variables through `graph.convert`, marked as
-#   **constants**, since nothing will ever assign to them.
+#   `x + 1`) become **constants** through `graph.convert`: tensors with a
+#   value that nothing will ever assign to.
 # - the **output of an op** (`op` is set): its value is computed from the
 #   values of the op's inputs.
 #
@@ -38,10 +39,10 @@ class Tensor:
     # The number only serves `repr`, so that an error message can say
     # *which* placeholder was not fed.
     def __init__(self, initial_value=None, op=None, graph=None):
-        self.initial_value = initial_value
+        self.initial_value = None if initial_value is None else frozen(initial_value)
         self.op = op
         self.graph = graph
-        self.shape = None if initial_value is None else np.shape(initial_value)
+        self.shape = None if initial_value is None else np.shape(self.initial_value)
         graph.count += 1
         self.number = graph.count
 
@@ -84,6 +85,41 @@ class Tensor:
     # tensors. Setting `__array_ufunc__` to None tells NumPy to give up, so
     # Python calls `t.__rmul__` as it does for `2 * t`.
     __array_ufunc__ = None
+
+
+# ## Values
+#
+# Every value that enters a graph, as a variable's initial value, a
+# constant or a feed, passes through `frozen`, which makes two promises.
+#
+# First, *what a graph computes is fixed when it is built*. The value is
+# copied into a read-only array of the graph's own, so changing the
+# caller's array afterwards (`init += 7`) changes nothing, and two sessions
+# on one graph start from the same weights.
+#
+# Second, *a tensor is never a value*. `graph.tensor(t)` or a feed of `t`,
+# with `t` a tensor, is a mistake (`t` is a promise of a value, known only
+# when a session runs), and so is a list that holds tensors, which NumPy
+# would turn into an array of objects. Both are refused, naming the tensor.
+#
+# Plain Python numbers are kept as they are: they cannot change, and NumPy
+# treats them as *weak*. A weak number takes the dtype of the array it
+# meets, so `x * 2.0` with `x` in float32 stays float32, where a float64
+# array holding 2.0 would turn the product into float64. That is all the
+# dtype logic there is: arrays keep their dtype, NumPy's rules decide the
+# dtype of each op's result, and numbers written into an expression adapt.
+# TensorFlow follows the same rule: a float32 model stays float32, forward
+# and backward.
+def frozen(value):
+    if type(value) in (bool, int, float):
+        return value
+    array = np.array(value)
+    for v in array.flat if array.dtype == object else ():
+        if isinstance(v, Tensor):
+            raise TypeError(f"{v} is a tensor, not a value: its value exists "
+                            "only while a session runs it")
+    array.flags.writeable = False
+    return array
 
 
 # Next: [ops.py](ops.html), where each op says what it computes and how to

@@ -1,5 +1,6 @@
 # [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
-# [ops](ops.html) · [session](session.html) · **[tf_test](tf_test.html)**
+# [ops](ops.html) · [session](session.html) · [eager](eager.html) ·
+# **[tf_test](tf_test.html)** · [exercises](exercises.html)
 #
 # # tf_test.py: the same network in TensorFlow
 #
@@ -22,13 +23,8 @@ import os
 
 from main import X, fit, initial_weights, y
 
-# Two settings that only keep TensorFlow quiet, made before it is imported
-# because it reads them once. The first raises the log threshold of its C++
-# core, which otherwise greets us with notes about the CPU it found. The
-# second turns off oneDNN, optional Intel-tuned kernels that TensorFlow
-# announces at start-up with a warning that they may round differently; in
-# float64 they change none of this model's numbers. A value set in your
-# shell wins over both.
+# (Aside: these two settings only silence TensorFlow's start-up notes, and
+# must be made before it is imported. Your shell's values win.)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
@@ -130,5 +126,6 @@ if __name__ == "__main__":
         train()
 
 
-# That is the last page. To see how each of these TensorFlow calls works
-# inside, go back to [main](main.html) and read on from there.
+# To see how each of these TensorFlow calls works inside, go back to
+# [main](main.html) and read on from there. Next and last:
+# [exercises.py](exercises.html), changes to make to the engine yourself.

@@ -7,6 +7,10 @@ that calls NumPy once per operation) and, when they are installed, in
 TensorFlow's compat.v1 Session, PyTorch eager mode and JAX with the whole
 step jitted. Everything runs in float64 from the same initial weights.
 
+The eager step (eager.py: the forward pass under a GradientTape, the tape's
+gradients, two assignments) is timed against the eager steps of PyTorch and
+of TensorFlow 2 (`tf.GradientTape`, with no `tf.function`).
+
 The contenders take turns: each round times a batch of steps of every one of
 them, so a slow patch of a shared machine hits all of them alike. We report
 each one's median time per step, and the median over rounds of its ratio to
@@ -34,6 +38,14 @@ def ours():
     sess = Session(loss.graph)
     fetches = [update, loss]
     return lambda: sess.run(fetches)[1]
+
+
+def ours_eager():
+    import eager
+
+    graph = eager.EagerGraph()
+    tensors = [graph.tensor(value) for value in (X, y, *initial_weights())]
+    return lambda: eager.step(graph, *tensors).numpy()
 
 
 # The whole step by hand: the forward pass, the chain rule worked out on
@@ -70,6 +82,27 @@ def tensorflow():
     sess = tf_test.tf.compat.v1.Session(graph=graph)
     sess.run(init)
     return lambda: sess.run([update, loss])[1]
+
+
+def tensorflow_eager():
+    import tf_test  # imports TensorFlow quietly, or leaves tf as None
+
+    tf = tf_test.tf
+    if tf is None:
+        raise ImportError("tensorflow")
+    inputs, targets = tf.constant(X), tf.constant(y.T)
+    w0, w1 = (tf.Variable(w) for w in initial_weights())
+
+    def step():
+        with tf.GradientTape() as tape:
+            a1 = tf.sigmoid(tf.sigmoid(inputs @ w0) @ w1)
+            loss = tf.reduce_mean(tf.square(targets - a1))
+        g0, g1 = tape.gradient(loss, [w0, w1])
+        w0.assign_sub(g0)
+        w1.assign_sub(g1)
+        return float(loss)
+
+    return step
 
 
 def pytorch():
@@ -120,8 +153,10 @@ def jax_jit():
 
 CONTENDERS = {
     "ours": ours,
+    "ours eager": ours_eager,
     "numpy by hand": numpy_by_hand,
     "tensorflow compat.v1": tensorflow,
+    "tensorflow 2 eager": tensorflow_eager,
     "pytorch eager": pytorch,
     "jax jit": jax_jit,
 }

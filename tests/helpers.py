@@ -20,6 +20,10 @@ from session import Session
 
 EPS = 1e-6
 RTOL = ATOL = 1e-6
+# float32 keeps about 7 significant digits, and a gradient computed in it
+# passes through several rounded ops: agreement to 1e-4 is what a right rule
+# gives there, and a wrong rule still misses by order 1.
+TOLERANCE = {np.float64: 1e-6, np.float32: 1e-4}
 
 
 def numeric_gradient(f, x, eps=EPS):
@@ -34,7 +38,7 @@ def numeric_gradient(f, x, eps=EPS):
     return grad
 
 
-def check_gradients(build, *values, placeholders=False):
+def check_gradients(build, *values, placeholders=False, dtype=np.float64):
     """Build `y = build(*xs)` from one tensor per value, and assert that every
     gradient `graph.gradients(y, xs)` returns has exactly its x's shape and
     matches central finite differences of y.
@@ -48,9 +52,13 @@ def check_gradients(build, *values, placeholders=False):
     through feed_dict (a feed overrides a variable too). The forward values
     themselves are checked against NumPy in test_ops.py.
 
+    With `dtype=np.float32` the inputs are float32, every gradient must come
+    back float32 (nothing may promote it), and the finite differences are
+    still taken in float64, as the reference.
+
     Returns the gradients' values, for tests that want to look further.
     """
-    values = [np.array(v, dtype=float) for v in values]
+    values = [np.array(v, dtype=dtype) for v in values]
     graph = Graph()
     if placeholders:
         xs = [graph.tensor() for _ in values]
@@ -70,7 +78,9 @@ def check_gradients(build, *values, placeholders=False):
 
         expected = numeric_gradient(y_at, value)
         assert np.shape(got[i]) == value.shape, f"gradient {i} has the wrong shape"
-        np.testing.assert_allclose(got[i], expected, rtol=RTOL, atol=ATOL,
+        assert got[i].dtype == dtype, f"gradient {i} is {got[i].dtype}, not {dtype}"
+        tolerance = TOLERANCE[dtype]
+        np.testing.assert_allclose(got[i], expected, rtol=tolerance, atol=tolerance,
                                    err_msg=f"gradient {i}")
     return got
 

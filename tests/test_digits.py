@@ -204,6 +204,6 @@ def test_the_script_prints_the_confusion_matrix_and_ends_with_the_accuracy(run):
     assert "epoch" in result.stderr  # the progress bar
     # The page shows this output: the same lines, as a block in its prose.
     page = (ROOT / "digits.py").read_text().splitlines()
-    start = page.index("#     confusion matrix (rows: true digit, columns: answer)")
+    start = page.index("#     confusion matrix (row: digit, column: answer)")
     shown = [line.removeprefix("#     ") for line in page[start:start + 13]]
     assert shown == [line.rstrip() for line in lines[-13:]]

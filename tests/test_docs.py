@@ -3,14 +3,16 @@
 import filecmp
 import re
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from make_docs import READING_ORDER
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-READING_ORDER = ["main", "graph", "tensor", "ops", "session", "tf_test"]
 PAGES = [DOCS / f"{name}.html" for name in READING_ORDER]
 
 
@@ -23,8 +25,9 @@ class Links(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if "href" in attrs:
-            self.hrefs.append(attrs["href"])
+        for key in ("href", "src"):  # links, and pictures
+            if key in attrs:
+                self.hrefs.append(attrs[key])
         for key in ("id", "name"):
             if key in attrs:
                 self.anchors.add(attrs[key])
@@ -36,19 +39,59 @@ def parse(page):
     return links
 
 
-def test_the_makefile_renders_the_pages_in_reading_order():
-    makefile = (ROOT / "Makefile").read_text()
-    listed = re.search(r"^PAGES = (.*)$", makefile, re.M).group(1).split()
-    assert listed == [f"{name}.py" for name in READING_ORDER]
+def render(folder, *options):
+    """Run the README's docs command, as a reader would, into folder."""
+    subprocess.run([sys.executable, "make_docs.py", str(folder), *options],
+                   cwd=ROOT, check=True)
+
+
+def test_the_reading_order_is_every_rendered_module():
+    # Every page in the reading order is a module, and every page in docs/
+    # (but the index, a copy of the first) is in the reading order.
+    assert all((ROOT / f"{name}.py").is_file() for name in READING_ORDER)
+    rendered = {p.stem for p in DOCS.glob("*.html")} - {"index"}
+    assert rendered == set(READING_ORDER)
 
 
 def test_committed_docs_equal_a_fresh_render(tmp_path):
-    subprocess.run(["make", "-s", "pages", f"DOCS={tmp_path}"], cwd=ROOT, check=True)
+    render(tmp_path, "--pages-only")
     rendered = sorted(p.name for p in tmp_path.iterdir())
+    assert rendered == sorted([f"{name}.html" for name in READING_ORDER]
+                              + ["index.html", "pycco.css"])
     committed = sorted(p.name for p in DOCS.iterdir() if p.suffix in (".html", ".css"))
     assert committed == rendered
     match, mismatch, errors = filecmp.cmpfiles(DOCS, tmp_path, rendered, shallow=False)
-    assert mismatch == [] and errors == [], "docs/ is stale: run `make docs` and commit it"
+    assert mismatch == [] and errors == [], \
+        "docs/ is stale: run `python make_docs.py` and commit it"
+
+
+def test_the_index_opens_the_tutorial():
+    # Serving docs/ shows the first page at `/`: the index is that page,
+    # byte for byte, so that all its relative links work from there too.
+    first = DOCS / f"{READING_ORDER[0]}.html"
+    assert (DOCS / "index.html").read_bytes() == first.read_bytes()
+
+
+def test_our_stylesheet_comes_after_pycco_s():
+    css = (DOCS / "pycco.css").read_text(encoding="utf-8")
+    ours = (ROOT / "style.css").read_text(encoding="utf-8")
+    assert css.endswith(ours)
+    assert css.index("#background") < css.index(ours)
+
+
+# The plots are drawn by matplotlib from a training run; with the version
+# that drew them, a fresh drawing is the same file byte for byte.
+@pytest.mark.parametrize("name", ["xor_loss", "xor_output"])
+def test_the_committed_plots_are_fresh(tmp_path, name):
+    matplotlib = pytest.importorskip("matplotlib")
+    plots = pytest.importorskip("plots")
+    committed = (DOCS / f"{name}.svg").read_bytes()
+    drawn_by = re.search(rb"Matplotlib v(\S+),", committed)[1].decode()
+    if drawn_by != matplotlib.__version__:
+        pytest.skip(f"docs/{name}.svg was drawn by matplotlib {drawn_by}")
+    plots.save(tmp_path)
+    assert (tmp_path / f"{name}.svg").read_bytes() == committed, \
+        f"docs/{name}.svg is stale: run `python make_docs.py` and commit it"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=READING_ORDER)
@@ -79,3 +122,15 @@ def test_code_fits_the_code_column(name):
     lines = (ROOT / f"{name}.py").read_text(encoding="utf-8").splitlines()
     wide = [i for i, line in enumerate(lines, 1) if len(line) > 85]
     assert wide == [], f"{name}.py lines {wide} are wider than the rendered code column"
+
+
+@pytest.mark.parametrize("name", READING_ORDER)
+def test_blocks_in_the_prose_fit_the_prose_column(name):
+    # At 1024 px the prose column is 345 px wide, room for 46 characters of
+    # its 11 px monospace: a longer line of a preformatted block (a comment
+    # line indented four spaces past the #) would run under the code.
+    lines = (ROOT / f"{name}.py").read_text(encoding="utf-8").splitlines()
+    blocks = [(i, m.group(1)) for i, line in enumerate(lines, 1)
+              if (m := re.match(r"\s*# {5}(.*)$", line))]
+    wide = [i for i, text in blocks if len(text) > 46]
+    assert wide == [], f"{name}.py lines {wide}: prose blocks wider than 46 characters"

@@ -169,4 +169,4 @@ def test_the_committed_pictures_are_fresh(tmp_path, name):
     draw.save(tmp_path)
     fresh = (tmp_path / f"{name}.svg").read_text()
     assert GEOMETRY.sub("", fresh) == GEOMETRY.sub("", committed), \
-        f"docs/{name}.svg is stale: run `make docs` and commit it"
+        f"docs/{name}.svg is stale: run `python make_docs.py` and commit it"

@@ -112,7 +112,7 @@ def test_run_refuses_to_fetch_something_that_is_not_a_tensor(model, fetch):
     # An easy slip in main.py's world: fetching the NumPy array X instead of
     # the tensor made from it.
     graph, w, sess = model
-    with pytest.raises(ValueError, match="not a tensor"):
+    with pytest.raises(TypeError, match=f"cannot fetch .* of type {type(fetch).__name__}"):
         sess.run([w, fetch])
 
 

@@ -18,6 +18,8 @@ rng = np.random.default_rng(1)
 
 both_paths = pytest.mark.parametrize("placeholders", [False, True],
                                      ids=["variables", "placeholders"])
+both_dtypes = pytest.mark.parametrize("dtype", [np.float64, np.float32],
+                                      ids=["float64", "float32"])
 
 
 BINARY = {
@@ -33,29 +35,33 @@ def away_from_zero(shape):
     return rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1, 1], size=shape)
 
 
+@both_dtypes
 @both_paths
 @pytest.mark.parametrize("a_shape, b_shape", SHAPE_PAIRS, ids=SHAPE_IDS)
 @pytest.mark.parametrize("name", BINARY)
-def test_binary_op_gradients(name, a_shape, b_shape, placeholders):
+def test_binary_op_gradients(name, a_shape, b_shape, placeholders, dtype):
     check_gradients(BINARY[name], away_from_zero(a_shape), away_from_zero(b_shape),
-                    placeholders=placeholders)
+                    placeholders=placeholders, dtype=dtype)
 
 
 
 
+@both_dtypes
 @both_paths
 @pytest.mark.parametrize("shape", [(), (5,), (3, 4), (2, 3, 4)])
 @pytest.mark.parametrize("name", UNARY)
-def test_unary_op_gradients(name, shape, placeholders):
-    check_gradients(UNARY[name], away_from_zero(shape), placeholders=placeholders)
+def test_unary_op_gradients(name, shape, placeholders, dtype):
+    check_gradients(UNARY[name], away_from_zero(shape), placeholders=placeholders,
+                    dtype=dtype)
 
 
+@both_dtypes
 @both_paths
 @pytest.mark.parametrize("a_shape, b_shape", [((3, 4), (4, 2)), ((1, 1), (1, 5)),
                                                ((5, 1), (1, 1))])
-def test_dot_gradients(a_shape, b_shape, placeholders):
+def test_dot_gradients(a_shape, b_shape, placeholders, dtype):
     check_gradients(lambda a, b: a.graph.dot(a, b), away_from_zero(a_shape),
-                    away_from_zero(b_shape), placeholders=placeholders)
+                    away_from_zero(b_shape), placeholders=placeholders, dtype=dtype)
 
 
 @both_paths

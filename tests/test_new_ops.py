@@ -359,7 +359,7 @@ def test_float32_gradients_through_graph_gradients(name):
     x = graph.tensor(F32)
     y = OPS_32[name](graph, x)
     (dx,) = graph.gradients(y, [x])
-    (ddx,) = graph.gradients(graph.sum(dx * dx), [x])
+    (ddx,) = graph.gradients(graph.sum(dx * x), [x])
     for value in Session(graph).run([dx, ddx]):
         assert value.dtype == np.float32
 

@@ -207,3 +207,53 @@ def test_changing_a_fed_array_after_the_run_does_not_change_the_state():
     sess.run(graph.assign(w, p), {p: value})
     value += 5
     np.testing.assert_array_equal(sess.state[w], np.ones(3))
+
+
+# ## The simple evaluator at the top of session.py
+
+
+def test_the_recursive_evaluator_agrees_with_the_session_on_small_graphs():
+    from main import build_model, initial_weights
+    from session import evaluate
+
+    loss, update, output = build_model(*initial_weights())
+    graph = loss.graph
+    w0 = update.op.inputs[0].op.inputs[0]
+    (grad,) = graph.gradients(loss, w0)
+    p = graph.tensor()
+    fed = graph.sigmoid(p * output) + p
+    sess = Session(graph)
+    for t in [loss, output, grad]:
+        np.testing.assert_array_equal(evaluate(t, {}, sess.state), sess.run(t))
+    feed = {p: np.array([[0.5], [-1.0], [2.0], [0.0]])}
+    np.testing.assert_array_equal(evaluate(fed, feed, sess.state), sess.run(fed, feed))
+    # After a training step both read the new weights from the session's state.
+    sess.run(update)
+    np.testing.assert_array_equal(evaluate(loss, {}, sess.state), sess.run(loss))
+
+
+def test_the_recursive_evaluator_computes_a_shared_tensor_once():
+    from session import evaluate
+
+    graph = Graph()
+    x = graph.tensor(np.array([1.0, 2.0]))
+    shared = graph.sigmoid(x)
+    calls = []
+    original = shared.op.compute
+    shared.op.compute = lambda *args: calls.append(1) or original(*args)
+    y = shared * shared + shared
+    np.testing.assert_allclose(evaluate(y, {}, {}), Session(graph).run(y))
+    assert len(calls) == 2  # once by evaluate, once by the session
+
+
+def test_the_recursive_evaluator_fails_on_a_deep_chain_where_the_session_does_not():
+    from session import evaluate
+
+    graph = Graph()
+    x = graph.tensor(1.0)
+    t = x
+    for _ in range(2000):
+        t = t + 1
+    with pytest.raises(RecursionError):
+        evaluate(t, {}, {})
+    assert Session(graph).run(t) == 2001.0

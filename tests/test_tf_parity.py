@@ -18,6 +18,7 @@ import pytest
 from helpers import SHAPE_PAIRS
 
 import digits
+import eager
 import main
 import tf_digits
 import tf_test
@@ -364,3 +365,36 @@ def test_digits_training_matches_tensorflow():
     for ours, theirs in zip(Session(model.loss.graph).run(model.variables),
                             their_weights, strict=True):
         assert ours.shape == theirs.shape
+
+
+# TensorFlow 2's own eager mode against ours: the same XOR steps, each a
+# forward pass under a tape, the tape's gradients and the update, compared
+# value by value and gradient by gradient.
+def test_eager_xor_steps_match_tensorflow_gradient_tape():
+    weights0, weights1 = main.initial_weights()
+    graph = eager.EagerGraph()
+    inputs, targets, w0, w1 = map(graph.tensor, (main.X, main.y, weights0, weights1))
+    tf_inputs, tf_targets = tf.constant(main.X), tf.constant(main.y)
+    tf_w0, tf_w1 = tf.Variable(weights0), tf.Variable(weights1)
+    assert tf.executing_eagerly() and tf_w0.dtype == tf.float64
+
+    for _ in range(50):
+        with eager.GradientTape() as tape:
+            loss, output = eager.forward(graph, inputs, targets, w0, w1)
+        grads = tape.gradient(loss, [w0, w1])
+        graph.assign(w0, w0 - grads[0])
+        graph.assign(w1, w1 - grads[1])
+
+        with tf.GradientTape() as tf_tape:
+            tf_output = tf.sigmoid(tf.sigmoid(tf_inputs @ tf_w0) @ tf_w1)
+            tf_loss = tf.reduce_mean(tf.square(tf.transpose(tf_targets) - tf_output))
+        tf_grads = tf_tape.gradient(tf_loss, [tf_w0, tf_w1])
+        tf_w0.assign_sub(tf_grads[0])
+        tf_w1.assign_sub(tf_grads[1])
+
+        assert_same(loss.numpy(), tf_loss.numpy(), "eager XOR loss")
+        assert_same(output.numpy(), tf_output.numpy(), "eager XOR output")
+        for ours, theirs in zip(grads, tf_grads, strict=True):
+            assert_same(ours.numpy(), theirs.numpy(), "eager XOR gradient")
+    assert_same(w0.numpy(), tf_w0.numpy(), "eager XOR weights after 50 steps")
+    assert_same(w1.numpy(), tf_w1.numpy(), "eager XOR weights after 50 steps")
