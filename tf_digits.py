@@ -60,7 +60,8 @@ def build_model(weights, rate=RATE, momentum=MOMENTUM, dtype="float64"):
         # The fused loss has the same name in TensorFlow 2
         # (`softmax_cross_entropy_with_logits_v2` in TensorFlow 1), and
         # `reduce_mean` with no axis is our `mean`.
-        losses = tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        losses = tf.nn.softmax_cross_entropy_with_logits(labels=labels,
+                                                         logits=logits)
         loss = tf.reduce_mean(losses)
 
         # `tf.gradients` is our `graph.gradients`. The update is
