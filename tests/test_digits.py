@@ -207,3 +207,21 @@ def test_the_script_prints_the_confusion_matrix_and_ends_with_the_accuracy(run):
     start = page.index("#     confusion matrix (row: digit, column: answer)")
     shown = [line.removeprefix("#     ") for line in page[start:start + 13]]
     assert shown == [line.rstrip() for line in lines[-13:]]
+
+
+def test_a_float32_model_trains_in_float32(data):
+    weights = [w.astype(np.float32) for w in digits.initial_weights()]
+    model = digits.build_model(weights)
+    sess = Session(model.loss.graph)
+    feed = {model.images: data.train_images[:32].astype(np.float32),
+            model.labels: data.train_labels[:32].astype(np.float32)}
+    _, loss = sess.run([model.train, model.loss], feed)
+    assert loss.dtype == np.float32
+    assert all(w.dtype == np.float32 for w in sess.run(model.variables))
+    # Rounded to float32 at every step, the first loss still agrees with
+    # float64's to float32's precision.
+    reference = digits.build_model(digits.initial_weights())
+    expected = Session(reference.loss.graph).run(
+        reference.loss, {reference.images: data.train_images[:32],
+                         reference.labels: data.train_labels[:32]})
+    assert loss == pytest.approx(expected, rel=1e-6)

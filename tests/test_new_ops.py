@@ -342,17 +342,6 @@ def test_float32_in_float32_out_forwards_and_backwards(name):
         assert value.dtype == np.float32
 
 
-def engine_seeds_float32():
-    """Whether `gradients` seeds a float32 output with float32 ones: true
-    once values keep their dtype (issue 9's engine)."""
-    graph = Graph()
-    y = graph.tensor(np.ones(2, np.float32))
-    (seed,) = graph.gradients(y, [y])
-    return Session(graph).run(seed).dtype == np.float32
-
-
-@pytest.mark.skipif(not engine_seeds_float32(),
-                    reason="this engine seeds gradients in float64 (see issue 9)")
 @pytest.mark.parametrize("name", OPS_32)
 def test_float32_gradients_through_graph_gradients(name):
     graph = Graph()
