@@ -438,3 +438,30 @@ def test_an_axis_the_fed_input_lacks_is_named_when_run():
     y = graph.mean(x, axis=2)
     with pytest.raises(RuntimeError, match=re.escape(repr(y)) + r".*\(3, 4\)"):
         Session(graph).run(y, {x: np.ones((3, 4))})
+
+
+# ## Eagerly
+
+
+def test_the_new_ops_run_eagerly_with_the_same_values_and_gradients():
+    from eager import EagerGraph, GradientTape
+
+    logits, labels = rng.normal(size=(4, 5)) * 3, distributions((4, 5))
+
+    def build(g, z):
+        losses = g.softmax_cross_entropy_with_logits(labels=labels, logits=g.relu(z))
+        return g.mean(losses) + g.sum(g.log_softmax(z) * g.exp(-z * z), axis=-1,
+                                      keepdims=True)
+
+    graph = Graph()
+    z = graph.tensor(logits)
+    y = build(graph, z)
+    expected = Session(graph).run([y, graph.gradients(y, z)[0]])
+
+    eager = EagerGraph()
+    z = eager.tensor(logits)
+    with GradientTape() as tape:
+        y = build(eager, z)
+    (dz,) = tape.gradient(y, [z])
+    np.testing.assert_allclose(y.numpy(), expected[0], rtol=1e-15)
+    np.testing.assert_allclose(dz.numpy(), expected[1], rtol=1e-15)
