@@ -1,3 +1,8 @@
+# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
+# [ops](ops.html) · [session](session.html) · [eager](eager.html) ·
+# **[digits](digits.html)** · [tf_test](tf_test.html) ·
+# [tf_digits](tf_digits.html) · [exercises](exercises.html)
+#
 # # digits.py: reading handwritten digits
 #
 # XOR showed that the engine learns; four examples cannot show much more.
@@ -392,3 +397,8 @@ if __name__ == "__main__":
     run = train()
     print(f"\ntrained in {time.perf_counter() - start:.1f} s")
     report(run)
+
+
+# Next: [tf_test.py](tf_test.html), main.py's XOR network written with
+# real TensorFlow, to read beside it; then [tf_digits.py](tf_digits.html),
+# this chapter's network in TensorFlow.

@@ -1,6 +1,7 @@
 # [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
 # [ops](ops.html) · [session](session.html) · **[eager](eager.html)** ·
-# [tf_test](tf_test.html) · [exercises](exercises.html)
+# [digits](digits.html) · [tf_test](tf_test.html) ·
+# [tf_digits](tf_digits.html) · [exercises](exercises.html)
 #
 # # eager.py: TensorFlow 2's way, on the same ops
 #
@@ -234,5 +235,5 @@ if __name__ == "__main__":
     train()
 
 
-# Next: [tf_test.py](tf_test.html), the XOR network of main.py written
-# with real TensorFlow, to read beside it.
+# Next: [digits.py](digits.html), the engine on a real problem: reading
+# handwritten digits.

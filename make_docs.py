@@ -37,7 +37,9 @@ READING_ORDER = [
     "ops",
     "session",
     "eager",
+    "digits",
     "tf_test",
+    "tf_digits",
     "exercises",
 ]
 

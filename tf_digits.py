@@ -1,3 +1,8 @@
+# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
+# [ops](ops.html) · [session](session.html) · [eager](eager.html) ·
+# [digits](digits.html) · [tf_test](tf_test.html) ·
+# **[tf_digits](tf_digits.html)** · [exercises](exercises.html)
+#
 # # tf_digits.py: the digits network in TensorFlow
 #
 # digits.py's network once more, now in real TensorFlow, to read beside it
@@ -106,3 +111,7 @@ if __name__ == "__main__":
         run = train()
         print(f"\ntrained in {time.perf_counter() - start:.1f} s")
         report(run)
+
+
+# Next and last: [exercises.py](exercises.html), changes to make to the
+# engine yourself.

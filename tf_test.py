@@ -1,6 +1,7 @@
 # [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
 # [ops](ops.html) · [session](session.html) · [eager](eager.html) ·
-# **[tf_test](tf_test.html)** · [exercises](exercises.html)
+# [digits](digits.html) · **[tf_test](tf_test.html)** ·
+# [tf_digits](tf_digits.html) · [exercises](exercises.html)
 #
 # # tf_test.py: the same network in TensorFlow
 #
@@ -127,5 +128,5 @@ if __name__ == "__main__":
 
 
 # To see how each of these TensorFlow calls works inside, go back to
-# [main](main.html) and read on from there. Next and last:
-# [exercises.py](exercises.html), changes to make to the engine yourself.
+# [main](main.html) and read on from there. Next:
+# [tf_digits.py](tf_digits.html), the digits chapter in TensorFlow.

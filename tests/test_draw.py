@@ -29,7 +29,8 @@ import draw  # noqa: E402  (draw imports graphviz: only after the checks)
 from graph import Graph  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PICTURES = ["xor_forward", "xor_backward", "example_gradient"]
+PICTURES = ["xor_forward", "xor_backward", "example_gradient", "digits_loss_forward",
+            "digits_loss_backward"]
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="Graphviz's dot program is not installed")
 
