@@ -127,7 +127,8 @@ def leaf_label(t, kind, name):
 def xor_pictures():
     weights = main.initial_weights()
     loss, update, output = main.build_model(*weights)
-    values = {"X": main.X, "y": main.y, "weights0": weights[0], "weights1": weights[1]}
+    values = {"inputs": main.X, "targets": main.y,
+              "weights0": weights[0], "weights1": weights[1]}
     names = {loss: "loss", output: "activations1"}
     for t in walk([loss]):
         for name, value in values.items():
@@ -174,13 +175,12 @@ def digits_loss_pictures():
     }
 
 
-# `python draw.py FOLDER` writes each picture to FOLDER as SVG. The
-# tutorial's prose column is 500 pixels wide, which Graphviz, at 96 pixels
-# to the inch, calls 5.2 inches: a wider picture is scaled down to fit it.
+# `python draw.py FOLDER` writes each picture to FOLDER as SVG, at the size
+# Graphviz lays it out. A picture wider than the prose column is scaled
+# down by the browser to fit it, and opened on its own is shown full size.
 def save(folder):
     pictures = {**xor_pictures(), **example_picture(), **digits_loss_pictures()}
     for name, picture in pictures.items():
-        picture.graph_attr["size"] = "5.2,100"
         Path(folder, f"{name}.svg").write_bytes(picture.pipe(format="svg"))
 
 

@@ -118,12 +118,12 @@
 # ## Exercise 7: The naive queue, and what it costs
 #
 # graph.py's `gradients` holds a tensor back until every use of it has
-# reported. Write the simpler backward pass it replaces: a stack of
-# (tensor, gradient) pairs, where each op's `gradient` is called for every
-# partial gradient the moment it arrives, and the parts that reach `x` are
-# added up at the end. Check that it gives the same gradient. Then count
-# the ops each version adds (`graph.count` before and after) on a chain of
-# diamonds, each level using the one before twice:
+# reported. Write the naive pass it replaces (graph.py sketches it): a
+# queue of (tensor, gradient) pairs, where each op's `gradient` is called
+# for every partial gradient the moment it arrives, and the parts that
+# reach `x` are added up at the end. Check that it gives the same
+# gradient. Then count the ops each version adds (`graph.count` before and
+# after) on a chain of diamonds, each level using the one before twice:
 #
 #     t = x
 #     for _ in range(levels):

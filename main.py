@@ -55,7 +55,7 @@
 # builds it from the same ops.
 #
 # In the code, `graph` is a `Graph` object, and `graph.gradients` its
-# method.
+# method. `X` holds the four inputs, one per row, and `y` their targets.
 import numpy as np
 from tqdm import tqdm
 
@@ -91,9 +91,9 @@ def initial_weights():
 # short chain of ops (blue) over four variables (green cylinders, each
 # with its shape):
 #
-# ![The XOR model's forward graph: X and weights0 meet in a dot, then a
-# sigmoid, a dot with weights1 and a second sigmoid, activations1; its
-# difference from the transposed targets y is squared and averaged into
+# ![The XOR model's forward graph: inputs and weights0 meet in a dot,
+# then a sigmoid, a dot with weights1 and a second sigmoid, activations1;
+# its difference from the transposed targets is squared and averaged into
 # the loss](xor_forward.svg)
 def build_model(start0, start1):
     graph = Graph()

@@ -61,10 +61,10 @@ class Tensor:
     # ## Operators
     #
     # Each operator asks the graph to add one op and returns that op's
-    # output, so that `w0 - g0` reads like the arithmetic it stands for. The
-    # reflected forms serve expressions that start with a plain number, such
-    # as `1 - t`: Python asks the number first, the number gives up, and
-    # Python then calls `t.__rsub__(1)`.
+    # output, so that main.py's `weights0 - grad0` reads like the arithmetic
+    # it stands for. The reflected forms serve expressions that start with a
+    # plain number, such as `1 - t`: Python asks the number first, the
+    # number gives up, and Python then calls `t.__rsub__(1)`.
     #
     # Tensors are dictionary keys (feeds, the session's state, caches), so
     # `==` and `hash` keep Python's default meaning, identity. An
