@@ -165,13 +165,13 @@ def build_model(weights, rate=RATE, momentum=MOMENTUM):
     # softmax_cross_entropy_with_logits, whose mean is the
     # loss](digits_loss_forward.svg)
     #
-    # ![The same after gradients: spread shares the seed among the batch's
-    # rows, expand copies each row's share along its ten logits, and softmax,
+    # ![The same after gradients: spread shares ∂loss/∂loss = 1 among the
+    # batch's rows, expand copies each row's share along its ten logits, and softmax,
     # sum, mul and sub form softmax · sum(labels) − labels, which a last mul
     # scales by it](digits_loss_backward.svg)
     #
-    # Read from the seed down: `spread` gives each of the batch's losses an
-    # equal share of the seed 1, `1 / batch` (mean's gradient); `expand`
+    # Read from ∂loss/∂loss = 1 down: `spread` gives each of the batch's
+    # losses an equal share of it, `1 / batch` (mean's gradient); `expand`
     # copies each row's share along its ten logits; and the ops on the right
     # build `softmax · sum(labels) − labels`, the general form of the
     # gradient, correct for labels of any sum (for one-hot labels,

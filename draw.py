@@ -143,12 +143,12 @@ def xor_pictures():
     }
 
 
-# The worked example of graph.py: `y = (a + b) * (b + 1)`, differentiated
-# with respect to both of its inputs. `b` is used twice, so its gradient is
-# a sum.
+# The worked example of graph.py: `y = (a + b) * (b + 1)` at a = 1, b = 2,
+# differentiated with respect to both of its inputs. `b` is used twice, so
+# its gradient is a sum.
 def example_picture():
     graph = Graph()
-    a, b = graph.tensor(np.ones(3)), graph.tensor(np.ones(3))
+    a, b = graph.tensor(1.0), graph.tensor(2.0)
     y = (a + b) * (b + 1)
     da, db = graph.gradients(y, [a, b])
     names = {a: "a", b: "b", y: "y", da: "∂y/∂a", db: "∂y/∂b"}

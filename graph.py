@@ -197,9 +197,9 @@ class Graph:
     # and ∂y/∂b = (b + 1) + (a + b) = 6.
     #
     # Here is the graph after `gradients(y, [a, b])`. The forward ops are
-    # blue; the orange, dashed ops are the ones `gradients` added, one per
-    # line of the table. `broadcast_to` makes the seed: ones shaped like `y`
-    # (its dotted edge carries only `y`'s shape). The two orange `mul`s
+    # blue; the orange, dashed ops are the ones `gradients` added, four for
+    # the table's five lines. `broadcast_to` makes the seed: ones shaped
+    # like `y` (its dotted edge carries only `y`'s shape). The two orange `mul`s
     # compute ∂y/∂u = 1 · v and ∂y/∂v = 1 · u. The adds' gradients build
     # nothing, because an add passes its `grad` on unchanged: the first
     # `mul` is already ∂y/∂a. `b` hears from both adds, so the orange
