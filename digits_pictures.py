@@ -27,7 +27,8 @@ from session import Session  # noqa: E402
 matplotlib.rcParams.update({"svg.hashsalt": "digits", "font.size": 8,
                             "axes.titlesize": 8, "figure.dpi": 96})
 
-# The tutorial's prose column is 5.2 inches (500 pixels) wide.
+# Pictures are 5.2 inches (500 pixels) wide, about the widest the prose
+# column gets beside the code; in a narrower one the browser scales them.
 WIDTH = 5.2
 
 

@@ -24,8 +24,8 @@ import os
 
 from main import X, fit, initial_weights, y
 
-# (Aside: these two settings only silence TensorFlow's start-up notes, and
-# must be made before it is imported. Your shell's values win.)
+# > An aside: these two settings only silence TensorFlow's start-up notes,
+# > and must be made before it is imported. Your shell's values win.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
