@@ -87,8 +87,9 @@ class BaseOp:
         return np.broadcast_shapes(*shapes)
 
     # Some ops can be seen, from their inputs alone, to hand one input back
-    # unchanged: `x * 1` is `x`. Such an op names that input here, and
-    # `graph.op` then builds nothing. Most ops always compute something new.
+    # unchanged: `sum_to(x, like)` is `x` when both shapes are known and
+    # equal. Such an op names that input here, and `graph.op` then builds
+    # nothing. Most ops always compute something new.
     @staticmethod
     def unchanged(*inputs):
         return None
@@ -266,7 +267,7 @@ class StepOp(BaseOp):
 # ## Matrix product and transpose
 #
 # `dot(a, b)` is the matrix product, the heart of every layer of a neural
-# network: main.py's `X · weights0` turns 4 inputs of 2 features into 4
+# network: main.py's `inputs · weights0` turns 4 inputs of 2 features into 4
 # rows of 4 hidden values.
 class DotOp(BaseOp):
     # `dot` multiplies an (n, k) matrix by a (k, m) matrix. The gradient

@@ -88,11 +88,10 @@ class Session:
     # need: an op whose output is fed, or that no fetch depends on, is left
     # out, so fetching `loss` alone does not compute the gradients.
     #
-    # The order comes from a depth-first walk back from the fetches. A
-    # recursive walk would fail on deep graphs (Python allows 1,000 nested
-    # calls; a chain of ops can be 100,000 long), so this one keeps its own
-    # stack. A tensor is pushed twice: first to visit its inputs, and again,
-    # beneath them, to join the order once they have.
+    # The order comes from a depth-first walk back from the fetches, with a
+    # stack of its own rather than nested calls, for the reason above. A
+    # tensor is pushed twice: first to visit its inputs, and again, beneath
+    # them, to join the order once they have.
     def plan(self, fetches, fed):
         for t in [*fetches, *fed]:
             if not isinstance(t, Tensor) or t.graph is not self.graph:

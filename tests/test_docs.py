@@ -126,8 +126,8 @@ def test_code_fits_the_code_column(name):
 
 @pytest.mark.parametrize("name", READING_ORDER)
 def test_blocks_in_the_prose_fit_the_prose_column(name):
-    # At 1024 px the prose column is 345 px wide, room for 46 characters of
-    # its 11 px monospace: a longer line of a preformatted block (a comment
+    # At 1024 px the prose column has 320 px for text, room for 46 characters
+    # of its 11 px monospace: a longer line of a preformatted block (a comment
     # line indented four spaces past the #) would run under the code.
     lines = (ROOT / f"{name}.py").read_text(encoding="utf-8").splitlines()
     blocks = [(i, m.group(1)) for i, line in enumerate(lines, 1)
