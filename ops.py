@@ -377,16 +377,16 @@ class AssignOp(BaseOp):
     # the shape of everything computed from `a`. The variable's dtype is
     # fixed too: a value that casts to it within its kind (an int, or a
     # float64 into float32) is stored in that dtype, anything else (a
-    # string, a float into an int) is refused.
+    # string, a float into an int) is refused. (The checks read only shapes
+    # and dtypes, which lets compiler.py make them once, not every run.)
     def compute(self, sess, a, b):
-        b = np.asarray(b)
-        if b.shape != a.shape:
-            raise ValueError(f"cannot assign a value of shape {b.shape} "
+        if np.shape(b) != a.shape:
+            raise ValueError(f"cannot assign a value of shape {np.shape(b)} "
                              f"to {self.inputs[0]} of shape {a.shape}")
-        if not np.can_cast(b.dtype, a.dtype, "same_kind"):
-            raise TypeError(f"cannot assign a value of dtype {b.dtype} "
+        if not np.can_cast(np.result_type(b), a.dtype, "same_kind"):
+            raise TypeError(f"cannot assign a value of dtype {np.result_type(b)} "
                             f"to {self.inputs[0]} of dtype {a.dtype}")
-        return b.astype(a.dtype, copy=False)
+        return np.asarray(b, a.dtype)
 
     # The same check, made while building where both shapes are known.
     def infer_shape(self, a, b):

@@ -20,6 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
+import compiler
 from ops import AssignOp
 from tensor import Tensor, frozen
 
@@ -31,11 +32,20 @@ class Session:
     # It also keeps the plans described below, at most the 64 most recently
     # used (a throwaway fetch such as `sess.run(w * 2)` makes a plan that is
     # never needed again), and a lock that makes each run's writes atomic.
-    def __init__(self, graph):
+    #
+    # Walking a plan, as `run` below does, is the whole idea; it is also
+    # slower than it need be. A plan run many times is worth turning into
+    # straight-line Python code, and unless `compile=False`, the session's
+    # runs go through a compiler that does that once a plan has proved
+    # worth it, and walks it until then: [compiler.py](compiler.html).
+    def __init__(self, graph, *, compile=True):
         self.graph = graph
         self.state = {}
         self.lock = threading.Lock()
         self.planned = lru_cache(maxsize=64)(self.plan)
+        if compile:
+            self.compiler = compiler.Compiler(self)
+            self.run = self.compiler.run
 
     # ## Planning a run
     #

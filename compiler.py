@@ -1,0 +1,526 @@
+# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
+# [ops](ops.html) · [session](session.html) · **[compiler](compiler.html)** ·
+# [tf_test](tf_test.html)
+#
+# # compiler.py: a plan becomes straight-line code
+#
+# session.py runs a plan by walking it: for every step, look up the inputs'
+# values in a dictionary, call the op's `compute`, store the result. On
+# main.py's small model the walking costs more than the arithmetic: each
+# step spends a few hundred nanoseconds on the loop, the dictionary and the
+# call, around NumPy calls that take about as long themselves.
+#
+# A session therefore turns a plan it runs again and again into one Python
+# function, written out as source code and compiled by Python itself. Every
+# value becomes a local variable, named after its tensor, and every step a
+# line. A training step of main.py's model becomes, in part:
+#
+#     with lock:
+#         variable_3 = state[VARIABLE_3]
+#         ...
+#     dot_5 = np.dot(variable_1, variable_3)
+#     sigmoid_6 = np.exp(-np.logaddexp(0.0, -dot_5))
+#     ...
+#     sub_10 = np.subtract(transpose_9, sigmoid_8, BUFFER_1)
+#     mul_17 = np.multiply(CONSTANT_16, sub_10, BUFFER_2)
+#     ...
+#     assign_37 = np.asarray(sub_36, FLOAT64)
+#     ...
+#     with lock:
+#         state[VARIABLE_3] = assign_37
+#         ...
+#     return [None, fetched(mean_12)]
+#
+# Names in capitals were fixed when the function was compiled: tensors,
+# constants, buffers. To read the code a session wrote for a fetch, call
+# `print(sess.compiler.source(fetches))` (the same arguments as `run`).
+#
+# Four things make that code faster than the walk, and none of them
+# changes a single bit of what it computes:
+#
+# 1. **No walking.** Values live in local variables, the fastest storage
+#    Python has, and nothing loops.
+# 2. **Inlining.** An op whose `compute` is a few plain lines (checks that
+#    raise, and a `return`) has those lines copied in, with its inputs'
+#    names put in for its parameters, so the op costs no call. The op's
+#    class stays the one place its arithmetic is written; any other op is
+#    called, so ops this page has never heard of work too.
+# 3. **Deciding early what is already decided.** A value that depends on
+#    no feed has the same shape and dtype in every run. So a check that
+#    reads only shapes and dtypes (`dot`'s "two matrices", `assign`'s
+#    "same shape, castable dtype") is made once, here, and an op that reads
+#    only shapes and constants (the seed `broadcast_to(1.0, loss)`, mean's
+#    `spread`) is computed once, here, and its value kept as a constant.
+#    A Python number meeting a float array is given that array's dtype
+#    ahead of time: NumPy would do the same on every call, slowly.
+# 4. **Buffers.** An elementwise result is written into an array kept from
+#    one run to the next (`out=`), instead of a new one, when the one rule
+#    below allows it.
+#
+# A plan is compiled only once it has proved worth it: compiling costs as
+# much as a few dozen walks, so a session walks a plan
+# `Compiler.runs_before_compiling` times first. A 100,000-op graph run a
+# few times never pays for compiling it; main.py's 10,000 steps do, once.
+import ast
+import builtins
+import copy
+import inspect
+import math
+import re
+import textwrap
+import threading
+from functools import cache, lru_cache, partial
+
+import numpy as np
+
+import session
+
+
+# ## The compiler
+#
+# Each session that compiles has one `Compiler`, which replaces the
+# session's `run`. It keeps the compiled functions, and for plans not yet
+# compiled, a count of their runs.
+class Compiler:
+    runs_before_compiling = 40
+
+    def __init__(self, sess):
+        self.sess = sess
+        self.walk = partial(type(sess).run, sess)
+        self.entries = lru_cache(maxsize=64)(lambda tensors, fed: {"runs": 0})
+        self.ready = {}
+
+    # Most fetches are a tensor or a flat list of them, fetched again and
+    # again; for those, one dictionary look-up finds the compiled function.
+    # The key lists the tensors in order, with the fed tensors, the type and
+    # the length (so that `[a, b]` and `[a]` with `b` fed differ). Anything
+    # else (a dict, a nested list, something that is not a tensor, or a plan
+    # not compiled yet) misses, or fails to hash, and takes the long way.
+    def run(self, fetches, feed_dict=None):
+        try:
+            function = self.ready[quick_key(fetches, feed_dict)]
+        except (KeyError, TypeError):
+            return self.run_slowly(fetches, feed_dict)
+        return function(fetches, feed_dict)
+
+    # The long way: find the plan's entry (made on its first run, and
+    # forgotten with the plan's, after 64 newer ones), count the run, and
+    # compile once there have been enough. Until then, and for a plan that
+    # cannot be compiled, the session walks the plan.
+    def run_slowly(self, fetches, feed_dict):
+        tensors = tuple(session.flatten(fetches))
+        fed = frozenset(feed_dict or {})
+        entry = self.entries(tensors, fed)
+        entry["runs"] += 1
+        kind = shape_of_fetch(fetches)
+        if kind not in entry and entry["runs"] > self.runs_before_compiling:
+            entry[kind] = self.compile(tensors, fed, feed_dict or {}, kind)
+            if entry[kind] and kind != "other":
+                if len(self.ready) >= 64:
+                    del self.ready[next(iter(self.ready))]
+                self.ready[quick_key(fetches, feed_dict)] = entry[kind]
+        if entry.get(kind):
+            return entry[kind](fetches, feed_dict)
+        return self.walk(fetches, feed_dict)
+
+    # Compiling runs the plan once more, without writing anything, to see
+    # the shapes and dtypes of the values that no feed changes. A plan that
+    # fails there is left to the walk, which will raise the error properly.
+    def compile(self, tensors, fed, feeds, kind):
+        plan = self.sess.planned(tensors, fed)
+        try:
+            examples = try_out(self.sess, plan, fed)
+        except Exception:
+            return None
+        writer = Writer(self, plan, examples, tensors, fed, kind)
+        namespace = writer.namespace
+        exec(compile(writer.source, "<compiled plan>", "exec"), namespace)
+        function = namespace["run"]
+        function.source = writer.source
+        return function
+
+    # `source` writes the code for a fetch without keeping it.
+    def source(self, fetches, feed_dict=None):
+        tensors = tuple(session.flatten(fetches))
+        fed = frozenset(feed_dict or {})
+        plan = self.sess.planned(tensors, fed)
+        examples = try_out(self.sess, plan, fed)
+        return Writer(self, plan, examples, tensors, fed, shape_of_fetch(fetches)).source
+
+
+def quick_key(fetches, feed_dict):
+    feeds = tuple(feed_dict) if feed_dict else ()
+    if type(fetches) in (list, tuple):
+        return (type(fetches), len(fetches), *fetches, *feeds)
+    return (fetches, *feeds)
+
+
+def shape_of_fetch(fetches):
+    if isinstance(fetches, session.Tensor):
+        return "tensor"
+    if type(fetches) in (list, tuple):
+        if all(isinstance(t, session.Tensor) for t in fetches):
+            return type(fetches).__name__
+    return "other"
+
+
+# ## What does not change from run to run
+#
+# A value is *static* if no feed can change it: a constant, a variable that
+# is not fed, or the output of an op whose inputs are all static. A static
+# value's contents change from run to run (a variable is assigned), but
+# its type, shape and dtype do not: a variable's are fixed by its initial
+# value (assign keeps them), a constant's by itself, and an op's follow
+# from its inputs' by NumPy's rules. `try_out` computes one example of
+# each static value, from the current state, without changing it.
+def try_out(sess, plan, fed):
+    constants, variables, steps, _ = plan
+    examples = dict(constants)
+    for t in variables:
+        if t not in fed:
+            value = sess.state.get(t)
+            examples[t] = np.asarray(t.initial_value) if value is None else value
+    for compute, inputs, output in steps:
+        if plain(compute) and all(x in examples for x in inputs):
+            examples[output] = compute(sess, *[examples[x] for x in inputs])
+    return examples
+
+
+# An op whose `compute` was replaced on the op itself (a test counting
+# calls does that) is treated as unknown: always called, never inlined,
+# never tried out, its value never static.
+def plain(compute):
+    return getattr(compute, "__func__", None) is getattr(type(compute.__self__),
+                                                          "compute", None)
+
+
+# `Shape` stands in for a static value while compiling: it has the value's
+# shape and dtype, and refuses everything that would need the numbers
+# themselves. Whatever a check or an op manages to compute from stand-ins
+# alone (and constants) depends only on shapes and dtypes, and so comes
+# out the same in every run.
+class Shape:
+    def __init__(self, value):
+        self.shape, self.dtype = np.shape(value), np.result_type(value)
+        self.ndim, self.size = len(self.shape), math.prod(self.shape)
+
+    def refuse(self, *args, **kwargs):
+        raise TypeError("only the shape and dtype are known")
+
+    __array__ = __bool__ = __eq__ = __ne__ = __len__ = __iter__ = refuse
+    __float__ = __int__ = __index__ = __getitem__ = refuse
+    __hash__ = None
+
+
+# ## Reading an op's compute
+#
+# `template` reads a `compute` method's source and keeps it if it has the
+# shape the compiler can copy: checks of the form `if test: raise ...`,
+# assignments to plain names, and a final `return`. Any other shape (a loop,
+# an early return, a nested function) and the op is called instead.
+@cache
+def template(function):
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return None
+    args = tree.args
+    if (not isinstance(tree, ast.FunctionDef) or tree.decorator_list
+            or args.posonlyargs or args.kwonlyargs or args.kwarg or args.defaults
+            or function.__code__.co_freevars):
+        return None
+    body = tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # a docstring
+    if not body or not isinstance(body[-1], ast.Return):
+        return None
+    for statement in body[:-1]:
+        check = (isinstance(statement, ast.If) and not statement.orelse
+                 and len(statement.body) == 1 and isinstance(statement.body[0], ast.Raise))
+        if not check and not assignment(statement):
+            return None
+    scoped = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+              ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await, ast.Global, ast.Nonlocal)
+    if any(isinstance(node, scoped) for node in ast.walk(tree)):
+        return None
+    params = [a.arg for a in args.args]
+    if args.vararg:
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        if args.vararg.arg in used:
+            return None
+    return params, body
+
+
+def assignment(statement):
+    if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+        return False
+    target = statement.targets[0]
+    names = target.elts if isinstance(target, ast.Tuple) else [target]
+    return all(isinstance(n, ast.Name) for n in names)
+
+
+# The ufunc that each Python operator calls on arrays.
+OPERATORS = {
+    ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply,
+    ast.Div: np.true_divide, ast.FloorDiv: np.floor_divide, ast.Mod: np.remainder,
+    ast.Pow: np.power, ast.USub: np.negative, ast.UAdd: np.positive,
+}
+
+
+# ## Writing the function
+#
+# `Writer` goes through the plan's steps in order and writes the lines. It
+# names every value (`dot_5` for the output of `dot#5`), and keeps in
+# `namespace` everything the lines refer to that was fixed while compiling.
+class Writer:
+    def __init__(self, compiler, plan, examples, tensors, fed, kind):
+        sess = compiler.sess
+        constants, variables, steps, assigns = plan
+        self.examples = examples
+        self.constant = dict(constants)
+        self.namespace = {"np": np, "lock": sess.lock, "state": sess.state,
+                          "fetched": session.fetched, "rebuild": session.rebuild,
+                          "walk": compiler.walk, "feed_value": sess.feed_value,
+                          "sess": sess, "VARIABLES": tuple(variables)}
+        self.names = {}
+        self.lines = []
+        self.numbers = {}
+
+        for t in sorted(fed, key=lambda t: t.number):
+            name = self.name(t)
+            tensor = self.hoist(name.upper(), t)
+            self.lines.append(f"{name} = feed_value({tensor}, feed_dict[{tensor}])")
+        if variables:
+            tensors_read = [self.hoist(self.name(t).upper(), t) for t in variables]
+            names = ", ".join(self.name(t) for t in variables)
+            self.lines += ["first = None", "with lock:", "    try:"]
+            self.lines += [f"        {self.name(t)} = state[{tensor}]"
+                           for t, tensor in zip(variables, tensors_read)]
+            self.lines += [
+                "    except KeyError:",
+                "        first = {t: np.asarray(t.initial_value)",
+                "                 for t in VARIABLES if t not in state}",
+                f"        {names}{',' if len(variables) == 1 else ''} = "
+                "[state.get(t, first.get(t)) for t in VARIABLES]",
+            ]
+        for compute, inputs, output in steps:
+            self.step(compute, inputs, output)
+
+        self.lines.append("with lock:")
+        if variables:
+            self.lines += ["    if first:",
+                           "        for t, value in first.items():",
+                           "            state.setdefault(t, value)"]
+        for t, output in assigns:
+            self.lines.append(f"    state[{self.hoist(self.name(t).upper(), t)}] = "
+                              f"{self.value(output)}")
+        if not variables and not assigns:
+            self.lines[-1:] = []
+        results = [self.result(t) for t in tensors]
+        if kind == "tensor":
+            self.lines.append(f"return {results[0]}")
+        elif kind == "list":
+            self.lines.append(f"return [{', '.join(results)}]")
+        elif kind == "tuple":
+            self.lines.append(f"return ({''.join(r + ', ' for r in results)})")
+        else:
+            self.lines.append(f"return rebuild(fetches, iter([{', '.join(results)}]))")
+
+        body = "\n".join("        " + line for line in self.lines)
+        self.source = (
+            "def run(fetches, feed_dict):\n"
+            "    try:\n"
+            f"{body}\n"
+            "    except Exception:\n"
+            "        return walk(fetches, feed_dict)\n")
+
+    # A tensor's name in the code: its kind, numbered in the order the code
+    # first mentions it (`dot_4`), not by its number in the graph (`dot#5`):
+    # Python keeps every name it has ever compiled, and a program that
+    # compiles plan after plan of new tensors would pile up new names.
+    def name(self, t):
+        if t not in self.names:
+            kind = re.sub(r"#\d+$", "", repr(t))
+            self.names[t] = f"{kind}_{len(self.names)}"
+        return self.names[t]
+
+    # `hoist` puts a compile-time object into the namespace under a name.
+    def hoist(self, name, value):
+        self.namespace[name] = value
+        return name
+
+    # How the code reads a value: a constant is written as itself when it
+    # is a plain number, and hoisted otherwise; a computed value by name.
+    def value(self, t):
+        if t in self.constant:
+            value = self.constant[t]
+            if type(value) in (int, float, bool) and math.isfinite(value):
+                return repr(value)
+            return self.hoist(self.name(t).upper(), value)
+        return self.name(t)
+
+    def result(self, t):
+        if t in self.constant and self.constant[t] is None:
+            return "None"
+        return f"fetched({self.value(t)})"
+
+    # ## One step
+    #
+    # First, folding: if the op's `compute` runs on constants and
+    # stand-ins for its static inputs, its value depends on nothing that
+    # changes, and becomes a constant. Otherwise the op is inlined if its
+    # compute has the right shape, and called if not.
+    def step(self, compute, inputs, output):
+        op = output.op
+        if plain(compute) and all(x in self.examples for x in inputs):
+            try:
+                value = compute(None, *[self.stand_in(x) for x in inputs])
+            except Exception:
+                value = Shape
+            if value is None or type(value) in (int, float, bool, complex) or (
+                    isinstance(value, np.ndarray | np.generic) and value.dtype != object):
+                if isinstance(value, np.ndarray):
+                    value.flags.writeable = False
+                self.constant[output] = value
+                self.lines.append(f"# {output} is computed once, when compiling")
+                return
+        found = template(compute.__func__) if plain(compute) else None
+        if found is None or not self.inline(op, compute, found, inputs, output):
+            function = self.hoist(self.name(output).upper(), compute)
+            args = "".join(", " + self.value(x) for x in inputs)
+            self.lines.append(f"{self.name(output)} = {function}(sess{args})")
+
+    def stand_in(self, t):
+        return self.constant[t] if t in self.constant else Shape(self.examples[t])
+
+    # ## Inlining
+    #
+    # The compute's parameters are bound: `self` to the op, `sess` to the
+    # session, the rest to the inputs. The names its lines read from its
+    # module (`np`, say) must mean the same here, or the op is called.
+    def inline(self, op, compute, found, inputs, output):
+        params, body = found
+        function = compute.__func__
+        number = self.name(output).rsplit("_", 1)[1]
+        bound = {params[0]: self.hoist(self.name(output).upper() + "_OP", op),
+                 params[1]: "sess"}
+        inputs_of = dict(zip(params[2:], inputs))
+        if len(params) - 2 > len(inputs):
+            return False
+        for param, x in inputs_of.items():
+            bound[param] = self.value(x)
+        assigned = {n.id for statement in body[:-1] if isinstance(statement, ast.Assign)
+                    for n in ast.walk(statement.targets[0]) if isinstance(n, ast.Name)}
+        for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+            if isinstance(node, ast.Name) and node.id not in bound.keys() | assigned:
+                value = function.__globals__.get(node.id, missing)
+                if value is missing:
+                    value = getattr(builtins, node.id, missing)
+                if value is missing:
+                    return False
+                if self.namespace.setdefault(node.id, value) is not value:
+                    return False
+        static = {p: x for p, x in inputs_of.items() if x in self.examples}
+        rewrite = Rewrite(self, bound, inputs_of, static)
+        lines = []
+        # The lines are copied in order, so that a name assigned in one
+        # (the op's own locals, suffixed with its number) is read as such by
+        # the lines after it.
+        for statement in copy.deepcopy(body):
+            if isinstance(statement, ast.If):
+                if not self.decided(function, statement, inputs_of, assigned):
+                    lines.append(ast.unparse(rewrite.visit(statement)))
+            elif isinstance(statement, ast.Assign):
+                statement.value = rewrite.visit(statement.value)
+                for n in ast.walk(statement.targets[0]):
+                    if isinstance(n, ast.Name):
+                        rewrite.local(n.id, f"{n.id}{number}")
+                        n.id = f"{n.id}{number}"
+                lines.append(ast.unparse(statement))
+            else:
+                result = rewrite.visit(statement.value or ast.Constant(None))
+                lines.append(f"{self.name(output)} = {ast.unparse(result)}")
+        self.lines += "\n".join(lines).splitlines()
+        return True
+
+    # A check is decided here if its test, evaluated on constants and
+    # stand-ins, comes out false: it reads only what cannot change.
+    def decided(self, function, statement, inputs_of, assigned):
+        if not all(x in self.examples for x in inputs_of.values()):
+            return False
+        if any(isinstance(n, ast.Name) and n.id in assigned
+               for n in ast.walk(statement.test)):
+            return False
+        local = {p: self.stand_in(x) for p, x in inputs_of.items()}
+        try:
+            test = eval(compile(ast.Expression(statement.test), "<check>", "eval"),
+                        function.__globals__, local)
+            return test is False or (type(test) in (np.bool_, bool) and not test)
+        except Exception:
+            return False
+
+
+missing = object()
+
+
+# `Rewrite` copies a compute's lines with the names bound, and makes the two
+# changes that need the examples.
+class Rewrite(ast.NodeTransformer):
+    def __init__(self, writer, bound, inputs_of, static):
+        self.writer, self.bound, self.inputs_of, self.static = (
+            writer, bound, inputs_of, static)
+
+    # After `b = ...`, `b` is the op's local, no longer its input.
+    def local(self, name, text):
+        self.bound[name] = text
+        self.inputs_of.pop(name, None)
+        self.static.pop(name, None)
+
+    def visit_Name(self, node):
+        if node.id not in self.bound:
+            return node
+        text = self.bound[node.id]
+        if text[:1].isdigit() or text[:1] == "-" or text in ("True", "False", "None"):
+            return ast.Constant(ast.literal_eval(text))
+        return ast.Name(text, node.ctx)
+
+    # `x.shape`, `x.size`, `x.ndim` and `x.dtype` of a static value are
+    # known now: they are written in as constants.
+    def visit_Attribute(self, node):
+        if (isinstance(node.value, ast.Name) and node.value.id in self.static
+                and node.attr in ("shape", "size", "ndim", "dtype")):
+            t = self.static[node.value.id]
+            if t not in self.writer.constant:
+                value = getattr(self.writer.examples[t], node.attr)
+                if isinstance(value, np.dtype):
+                    name = self.writer.hoist(value.name.upper(), value)
+                    return ast.Name(name, ast.Load())
+                return ast.Constant(value) if type(value) is int else ast.parse(
+                    repr(value), mode="eval").body
+        return self.generic_visit(node)
+
+    # A Python number meeting a static float array in arithmetic is given
+    # the array's dtype now, as NumPy would on every call.
+    def visit_BinOp(self, node):
+        left, right = node.left, node.right
+        node = self.generic_visit(node)
+        node.left = self.typed(left, right) or node.left
+        node.right = self.typed(right, left) or node.right
+        return node
+
+    def typed(self, number, other):
+        if not (isinstance(number, ast.Name) and isinstance(other, ast.Name)):
+            return None
+        t, u = self.inputs_of.get(number.id), self.inputs_of.get(other.id)
+        if t is None or other.id not in self.static or t not in self.writer.constant:
+            return None
+        value, example = self.writer.constant[t], self.writer.examples[u]
+        if type(value) not in (int, float) or not isinstance(example,
+                                                              np.ndarray | np.generic):
+            return None
+        if example.dtype.kind not in "fc":
+            return None
+        name = f"{self.writer.name(t).upper()}_{example.dtype.name.upper()}"
+        array = np.asarray(value, example.dtype)
+        array.flags.writeable = False
+        return ast.Name(self.writer.hoist(name, array), ast.Load())
