@@ -69,6 +69,7 @@ import math
 import re
 import textwrap
 import threading
+import threading
 from functools import cache, lru_cache, partial
 
 import numpy as np
@@ -97,8 +98,12 @@ class Compiler:
     # else (a dict, a nested list, something that is not a tensor, or a plan
     # not compiled yet) misses, or fails to hash, and takes the long way.
     def run(self, fetches, feed_dict=None):
+        feeds = tuple(feed_dict) if feed_dict else ()
         try:
-            function = self.ready[quick_key(fetches, feed_dict)]
+            if type(fetches) in (list, tuple):
+                function = self.ready[type(fetches), len(fetches), *fetches, *feeds]
+            else:
+                function = self.ready[fetches, *feeds]
         except (KeyError, TypeError):
             return self.run_slowly(fetches, feed_dict)
         return function(fetches, feed_dict)
@@ -293,20 +298,26 @@ class Writer:
         if variables:
             tensors_read = [self.hoist(self.name(t).upper(), t) for t in variables]
             names = ", ".join(self.name(t) for t in variables)
-            self.lines += ["first = None", "with lock:", "    try:"]
-            self.lines += [f"        {self.name(t)} = state[{tensor}]"
+            self.lines += ["first = None", "lock.acquire()", "try:"]
+            self.lines += [f"    {self.name(t)} = state[{tensor}]"
                            for t, tensor in zip(variables, tensors_read)]
             self.lines += [
-                "    except KeyError:",
-                "        first = {t: np.asarray(t.initial_value)",
-                "                 for t in VARIABLES if t not in state}",
-                f"        {names}{',' if len(variables) == 1 else ''} = "
+                "except KeyError:",
+                "    first = {t: np.asarray(t.initial_value)",
+                "             for t in VARIABLES if t not in state}",
+                f"    {names}{',' if len(variables) == 1 else ''} = "
                 "[state.get(t, first.get(t)) for t in VARIABLES]",
+                "finally:",
+                "    lock.release()",
             ]
-        for compute, inputs, output in steps:
-            self.step(compute, inputs, output)
+        steps = [(c, i, o) for c, i, o in steps if not self.fold(c, i, o)]
+        self.inlined = {o: self.inlinable(c, i) for c, i, o in steps}
+        self.buffers = Buffers(self, steps, tensors, fed, assigns)
+        for index, (compute, inputs, output) in enumerate(steps):
+            self.step(index, compute, inputs, output)
 
-        self.lines.append("with lock:")
+        if variables or assigns:
+            self.lines += ["lock.acquire()", "try:"]
         if variables:
             self.lines += ["    if first:",
                            "        for t, value in first.items():",
@@ -314,8 +325,8 @@ class Writer:
         for t, output in assigns:
             self.lines.append(f"    state[{self.hoist(self.name(t).upper(), t)}] = "
                               f"{self.value(output)}")
-        if not variables and not assigns:
-            self.lines[-1:] = []
+        if variables or assigns:
+            self.lines += ["finally:", "    lock.release()"]
         results = [self.result(t) for t in tensors]
         if kind == "tensor":
             self.lines.append(f"return {results[0]}")
@@ -327,12 +338,25 @@ class Writer:
             self.lines.append(f"return rebuild(fetches, iter([{', '.join(results)}]))")
 
         body = "\n".join("        " + line for line in self.lines)
-        self.source = (
-            "def run(fetches, feed_dict):\n"
-            "    try:\n"
-            f"{body}\n"
-            "    except Exception:\n"
-            "        return walk(fetches, feed_dict)\n")
+        if self.buffers.count:
+            self.namespace["busy"] = threading.Lock()
+            self.source = (
+                "def run(fetches, feed_dict):\n"
+                "    if not busy.acquire(False):\n"
+                "        return walk(fetches, feed_dict)\n"
+                "    try:\n"
+                f"{body}\n"
+                "    except Exception:\n"
+                "        return walk(fetches, feed_dict)\n"
+                "    finally:\n"
+                "        busy.release()\n")
+        else:
+            self.source = (
+                "def run(fetches, feed_dict):\n"
+                "    try:\n"
+                f"{body}\n"
+                "    except Exception:\n"
+                "        return walk(fetches, feed_dict)\n")
 
     # A tensor's name in the code: its kind, numbered in the order the code
     # first mentions it (`dot_4`), not by its number in the graph (`dot#5`):
@@ -359,36 +383,68 @@ class Writer:
             return self.hoist(self.name(t).upper(), value)
         return self.name(t)
 
+    # A fetched value is handed over as `fetched` (session.py) makes it: a
+    # copy. A NumPy scalar, such as a loss, cannot change, and needs none.
     def result(self, t):
         if t in self.constant and self.constant[t] is None:
             return "None"
+        example = self.examples.get(t)
+        if isinstance(example, np.generic) and not isinstance(example, np.void):
+            if t not in self.constant:
+                return self.value(t)
         return f"fetched({self.value(t)})"
 
     # ## One step
     #
     # First, folding: if the op's `compute` runs on constants and
     # stand-ins for its static inputs, its value depends on nothing that
-    # changes, and becomes a constant. Otherwise the op is inlined if its
-    # compute has the right shape, and called if not.
-    def step(self, compute, inputs, output):
-        op = output.op
-        if plain(compute) and all(x in self.examples for x in inputs):
-            try:
-                value = compute(None, *[self.stand_in(x) for x in inputs])
-            except Exception:
-                value = Shape
-            if value is None or type(value) in (int, float, bool, complex) or (
-                    isinstance(value, np.ndarray | np.generic) and value.dtype != object):
-                if isinstance(value, np.ndarray):
-                    value.flags.writeable = False
-                self.constant[output] = value
-                self.lines.append(f"# {output} is computed once, when compiling")
-                return
+    # changes, and becomes a constant. (This assumes what every op here
+    # does: that `compute` is a function of its inputs.)
+    def fold(self, compute, inputs, output):
+        if not plain(compute) or not all(x in self.examples for x in inputs):
+            return False
+        try:
+            value = compute(None, *[self.stand_in(x) for x in inputs])
+        except Exception:
+            return False
+        if not (value is None or type(value) in (int, float, bool, complex) or (
+                isinstance(value, np.ndarray | np.generic) and value.dtype != object)):
+            return False
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+        self.constant[output] = value
+        self.lines.append(f"# {self.name(output)}, {output.op.kind}: computed once, "
+                          "when compiling")
+        return True
+
+    # Otherwise the op is inlined if its compute has the right shape and its
+    # module's names mean the same here, and called if not.
+    def inlinable(self, compute, inputs):
         found = template(compute.__func__) if plain(compute) else None
-        if found is None or not self.inline(op, compute, found, inputs, output):
+        if found is None or len(found[0]) - 2 > len(inputs):
+            return None
+        params, body = found
+        function = compute.__func__
+        assigned = {n.id for statement in body[:-1] if isinstance(statement, ast.Assign)
+                    for n in ast.walk(statement.targets[0]) if isinstance(n, ast.Name)}
+        for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+            if isinstance(node, ast.Name) and node.id not in {*params, *assigned}:
+                value = function.__globals__.get(node.id, missing)
+                if value is missing:
+                    value = getattr(builtins, node.id, missing)
+                if value is missing or self.namespace.setdefault(node.id, value) is not value:
+                    return None
+        return found
+
+    def step(self, index, compute, inputs, output):
+        found = self.inlined[output]
+        if found is not None:
+            self.inline(index, compute, found, inputs, output)
+        else:
             function = self.hoist(self.name(output).upper(), compute)
             args = "".join(", " + self.value(x) for x in inputs)
             self.lines.append(f"{self.name(output)} = {function}(sess{args})")
+        self.buffers.release(index)
 
     def stand_in(self, t):
         return self.constant[t] if t in self.constant else Shape(self.examples[t])
@@ -398,35 +454,27 @@ class Writer:
     # The compute's parameters are bound: `self` to the op, `sess` to the
     # session, the rest to the inputs. The names its lines read from its
     # module (`np`, say) must mean the same here, or the op is called.
-    def inline(self, op, compute, found, inputs, output):
+    def inline(self, index, compute, found, inputs, output):
         params, body = found
         function = compute.__func__
         number = self.name(output).rsplit("_", 1)[1]
-        bound = {params[0]: self.hoist(self.name(output).upper() + "_OP", op),
+        bound = {params[0]: self.hoist(self.name(output).upper() + "_OP", output.op),
                  params[1]: "sess"}
         inputs_of = dict(zip(params[2:], inputs))
-        if len(params) - 2 > len(inputs):
-            return False
         for param, x in inputs_of.items():
             bound[param] = self.value(x)
         assigned = {n.id for statement in body[:-1] if isinstance(statement, ast.Assign)
                     for n in ast.walk(statement.targets[0]) if isinstance(n, ast.Name)}
-        for node in ast.walk(ast.Module(body=body, type_ignores=[])):
-            if isinstance(node, ast.Name) and node.id not in bound.keys() | assigned:
-                value = function.__globals__.get(node.id, missing)
-                if value is missing:
-                    value = getattr(builtins, node.id, missing)
-                if value is missing:
-                    return False
-                if self.namespace.setdefault(node.id, value) is not value:
-                    return False
         static = {p: x for p, x in inputs_of.items() if x in self.examples}
-        rewrite = Rewrite(self, bound, inputs_of, static)
+        rewrite = Rewrite(self, bound, inputs_of, static, function)
+        body = copy.deepcopy(body)
+        if not assigned:
+            self.buffers.place(index, output, body[-1].value, rewrite, function, static)
         lines = []
         # The lines are copied in order, so that a name assigned in one
         # (the op's own locals, suffixed with its number) is read as such by
         # the lines after it.
-        for statement in copy.deepcopy(body):
+        for statement in body:
             if isinstance(statement, ast.If):
                 if not self.decided(function, statement, inputs_of, assigned):
                     lines.append(ast.unparse(rewrite.visit(statement)))
@@ -441,7 +489,6 @@ class Writer:
                 result = rewrite.visit(statement.value or ast.Constant(None))
                 lines.append(f"{self.name(output)} = {ast.unparse(result)}")
         self.lines += "\n".join(lines).splitlines()
-        return True
 
     # A check is decided here if its test, evaluated on constants and
     # stand-ins, comes out false: it reads only what cannot change.
@@ -466,9 +513,11 @@ missing = object()
 # `Rewrite` copies a compute's lines with the names bound, and makes the two
 # changes that need the examples.
 class Rewrite(ast.NodeTransformer):
-    def __init__(self, writer, bound, inputs_of, static):
+    def __init__(self, writer, bound, inputs_of, static, function):
         self.writer, self.bound, self.inputs_of, self.static = (
             writer, bound, inputs_of, static)
+        self.function = function
+        self.out = {}
 
     # After `b = ...`, `b` is the op's local, no longer its input.
     def local(self, name, text):
@@ -497,7 +546,36 @@ class Rewrite(ast.NodeTransformer):
                     return ast.Name(name, ast.Load())
                 return ast.Constant(value) if type(value) is int else ast.parse(
                     repr(value), mode="eval").body
+        # `np.exp` is looked up once, here, and named `np_exp`.
+        if isinstance(node.value, ast.Name) and node.value.id not in self.bound:
+            module = self.function.__globals__.get(node.value.id)
+            if inspect.ismodule(module) and hasattr(module, node.attr):
+                name = f"{node.value.id}_{node.attr}"
+                value = getattr(module, node.attr)
+                if self.writer.namespace.setdefault(name, value) is value:
+                    return ast.Name(name, ast.Load())
         return self.generic_visit(node)
+
+    # An operation chosen for a buffer becomes a ufunc call writing into it.
+    def into(self, node, operands):
+        buffer = self.out.get(id(node))
+        if buffer is None:
+            return node
+        ufunc = ufunc_of(node, self.function)
+        name = self.writer.hoist(f"np_{ufunc.__name__}", ufunc)
+        return ast.Call(ast.Name(name, ast.Load()),
+                        [*operands, ast.Name(buffer, ast.Load())], [])
+
+    def visit_UnaryOp(self, node):
+        node = self.generic_visit(node)
+        return self.into(node, [node.operand])
+
+    def visit_Call(self, node):
+        key = id(node)
+        node = self.generic_visit(node)
+        if key in self.out:
+            node.args.append(ast.Name(self.out[key], ast.Load()))
+        return node
 
     # A Python number meeting a static float array in arithmetic is given
     # the array's dtype now, as NumPy would on every call.
@@ -506,7 +584,7 @@ class Rewrite(ast.NodeTransformer):
         node = self.generic_visit(node)
         node.left = self.typed(left, right) or node.left
         node.right = self.typed(right, left) or node.right
-        return node
+        return self.into(node, [node.left, node.right])
 
     def typed(self, number, other):
         if not (isinstance(number, ast.Name) and isinstance(other, ast.Name)):
@@ -524,3 +602,127 @@ class Rewrite(ast.NodeTransformer):
         array = np.asarray(value, example.dtype)
         array.flags.writeable = False
         return ast.Name(self.writer.hoist(name, array), ast.Load())
+
+
+# ## Buffers
+#
+# NumPy makes a new array for every result. For an array of 16 numbers
+# that costs about as much as the arithmetic, so the compiled code writes
+# results into arrays it keeps, passing them as the ufunc's `out`. That is
+# safe under one rule: **a buffer holds only a value that nothing can
+# still see when the buffer is written again**. So a value gets a buffer
+# only if
+#
+# - it is static (no feed can change it), so its shape and dtype, and the
+#   buffer's, are the same in every run;
+# - it is not fetched, fed or assigned, nor kept in any other way: every
+#   op that reads it is one whose result is a new array (an operator or a
+#   ufunc call), never the value itself or a view of it, as `transpose`
+#   and `assign` may return;
+# - its buffer is handed to another value only after the last op that
+#   reads it has run, and never to that op's own result.
+#
+# A compiled function with buffers is therefore run by one thread at a
+# time; a second thread meanwhile walks the plan.
+class Buffers:
+    def __init__(self, writer, steps, tensors, fed, assigns):
+        self.writer = writer
+        self.free, self.held, self.scratch = {}, {}, {}
+        self.count = 0
+        fresh = {o for c, i, o in steps
+                 if writer.inlined[o] and spine(writer.inlined[o][1][-1].value,
+                                                c.__func__)}
+        self.last_use, readers = {}, {}
+        for index, (_, inputs, output) in enumerate(steps):
+            for x in inputs:
+                self.last_use[x] = index
+                readers.setdefault(x, set()).add(output)
+        kept = {*tensors, *fed, *(t for t, _ in assigns), *(o for _, o in assigns)}
+        self.wanted = set()
+        for index, (_, _, output) in enumerate(steps):
+            example = writer.examples.get(output)
+            if (output in fresh and type(example) is np.ndarray and example.ndim
+                    and output.shape == example.shape and output not in kept
+                    and readers.get(output, set()) <= fresh):
+                self.wanted.add(output)
+                self.last_use.setdefault(output, index)
+
+    # A free buffer of the right shape and dtype, or a new one.
+    def take(self, example):
+        key = (example.shape, example.dtype)
+        if self.free.get(key):
+            return self.free[key].pop()
+        self.count += 1
+        array = np.empty(example.shape, example.dtype)
+        return self.writer.hoist(f"BUFFER_{self.count}", array)
+
+    # `place` chooses buffers for the operations of one inlined step: its
+    # result, and the chain of operations inside it whose results have
+    # the same shape and dtype (`-x`, `logaddexp(0, ·)`, `-·` in sigmoid).
+    # Inside an op whose result cannot have a buffer, that chain still can.
+    def place(self, index, output, node, rewrite, function, static):
+        nodes = spine(node, function) if node is not None else []
+        example = self.writer.examples.get(output)
+        if not nodes or type(example) is not np.ndarray or len(static) < len(
+                rewrite.inputs_of):
+            return
+        if output in self.wanted:
+            buffer = self.held[output] = self.take(example)
+            rewrite.out[id(nodes[0])] = buffer
+        else:
+            buffer = None
+        env = {p: self.writer.examples[x] for p, x in static.items()}
+        for inner in nodes[1:]:
+            try:
+                value = eval(compile(ast.Expression(inner), "<part>", "eval"),
+                             function.__globals__, env)
+            except Exception:
+                break
+            if type(value) is not np.ndarray or (value.shape, value.dtype) != (
+                    example.shape, example.dtype):
+                break
+            if buffer is None:
+                buffer = self.scratch[index] = self.take(example)
+            rewrite.out[id(inner)] = buffer
+
+    # After step `index`, the buffers of values it read for the last time
+    # (and its scratch buffer) are free again.
+    def release(self, index):
+        done = [t for t in self.held if self.last_use[t] <= index]
+        names = [self.held.pop(t) for t in done]
+        if index in self.scratch:
+            names.append(self.scratch.pop(index))
+        for name in names:
+            array = self.writer.namespace[name]
+            self.free.setdefault((array.shape, array.dtype), []).append(name)
+
+
+# The operations whose results can go into a buffer: from the top of an
+# expression down, each operation and then its first operand that is one.
+def spine(node, function):
+    nodes = []
+    while node is not None and ufunc_of(node, function) is not None:
+        nodes.append(node)
+        operands = (node.args if isinstance(node, ast.Call) else
+                    [node.operand] if isinstance(node, ast.UnaryOp) else
+                    [node.left, node.right])
+        node = next((x for x in operands if ufunc_of(x, function)), None)
+    return nodes
+
+
+# The ufunc an expression's outermost operation calls, if it calls one: an
+# arithmetic operator, or a call such as `np.exp(x)` with no keywords.
+def ufunc_of(node, function):
+    if isinstance(node, ast.BinOp | ast.UnaryOp):
+        return OPERATORS.get(type(node.op))
+    if not isinstance(node, ast.Call) or node.keywords:
+        return None
+    try:
+        value = eval(compile(ast.Expression(node.func), "<function>", "eval"),
+                     dict(function.__globals__))
+    except Exception:
+        return None
+    if (isinstance(value, np.ufunc) and value.nout == 1 and len(node.args) == value.nin
+            and not any(isinstance(a, ast.Starred) for a in node.args)):
+        return value
+    return None
