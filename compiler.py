@@ -518,6 +518,8 @@ class Rewrite(ast.NodeTransformer):
             writer, bound, inputs_of, static)
         self.function = function
         self.out = {}
+        self.known = {bound[p]: writer.examples[x] for p, x in static.items()
+                      if bound[p].isidentifier()}
 
     # After `b = ...`, `b` is the op's local, no longer its input.
     def local(self, name, text):
@@ -571,8 +573,10 @@ class Rewrite(ast.NodeTransformer):
         return self.into(node, [node.operand])
 
     def visit_Call(self, node):
-        key = id(node)
+        key, ufunc = id(node), ufunc_of(node, self.function)
         node = self.generic_visit(node)
+        if ufunc is not None:
+            node.args = [self.typed(a, node.args) or a for a in node.args]
         if key in self.out:
             node.args.append(ast.Name(self.out[key], ast.Load()))
         return node
@@ -580,28 +584,32 @@ class Rewrite(ast.NodeTransformer):
     # A Python number meeting a static float array in arithmetic is given
     # the array's dtype now, as NumPy would on every call.
     def visit_BinOp(self, node):
-        left, right = node.left, node.right
         node = self.generic_visit(node)
-        node.left = self.typed(left, right) or node.left
-        node.right = self.typed(right, left) or node.right
+        operands = [node.left, node.right]
+        node.left, node.right = [self.typed(a, operands) or a for a in operands]
         return self.into(node, [node.left, node.right])
 
-    def typed(self, number, other):
-        if not (isinstance(number, ast.Name) and isinstance(other, ast.Name)):
+    def typed(self, number, operands):
+        if not (isinstance(number, ast.Constant) and type(number.value) in (int, float)):
             return None
-        t, u = self.inputs_of.get(number.id), self.inputs_of.get(other.id)
-        if t is None or other.id not in self.static or t not in self.writer.constant:
-            return None
-        value, example = self.writer.constant[t], self.writer.examples[u]
-        if type(value) not in (int, float) or not isinstance(example,
-                                                              np.ndarray | np.generic):
-            return None
-        if example.dtype.kind not in "fc":
-            return None
-        name = f"{self.writer.name(t).upper()}_{example.dtype.name.upper()}"
-        array = np.asarray(value, example.dtype)
-        array.flags.writeable = False
-        return ast.Name(self.writer.hoist(name, array), ast.Load())
+        for other in operands:
+            if other is number:
+                continue
+            try:
+                expression = ast.fix_missing_locations(ast.Expression(other))
+                example = eval(compile(expression, "<operand>", "eval"),
+                               self.writer.namespace, self.known)
+            except Exception:
+                continue
+            if type(example) is np.ndarray and example.dtype.kind in "fc":
+                dtype = example.dtype
+                spelled = re.sub(r"\W", "_", repr(number.value))
+                name = f"{dtype.name.upper()}_{spelled}"
+                array = np.asarray(number.value, dtype)
+                array.flags.writeable = False
+                if self.writer.namespace.setdefault(name, array).dtype == dtype:
+                    return ast.Name(name, ast.Load())
+        return None
 
 
 # ## Buffers
@@ -643,7 +651,8 @@ class Buffers:
             example = writer.examples.get(output)
             if (output in fresh and type(example) is np.ndarray and example.ndim
                     and output.shape == example.shape and output not in kept
-                    and readers.get(output, set()) <= fresh):
+                    and all(r in fresh or apart(writer.examples, r, output)
+                            for r in readers.get(output, ()))):
                 self.wanted.add(output)
                 self.last_use.setdefault(output, index)
 
@@ -695,6 +704,18 @@ class Buffers:
         for name in names:
             array = self.writer.namespace[name]
             self.free.setdefault((array.shape, array.dtype), []).append(name)
+
+
+# An op that is not an operator or a ufunc may return its input or a view
+# of it (`transpose` does). One whose static result shares no memory with
+# its input (`dot`) returns a new array, as it will in every run.
+def apart(examples, reader, x):
+    if reader not in examples:
+        return False
+    try:
+        return not np.shares_memory(examples[reader], examples[x])
+    except Exception:
+        return False
 
 
 # The operations whose results can go into a buffer: from the top of an
