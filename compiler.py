@@ -69,7 +69,6 @@ import math
 import re
 import textwrap
 import threading
-import threading
 from functools import cache, lru_cache, partial
 
 import numpy as np
