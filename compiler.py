@@ -63,9 +63,9 @@
 # few times never pays for compiling it; main.py's 10,000 steps do, once.
 import ast
 import builtins
-import copy
 import inspect
 import math
+import pickle
 import re
 import textwrap
 import threading
@@ -248,11 +248,14 @@ def template(function):
     if any(isinstance(node, scoped) for node in ast.walk(tree)):
         return None
     params = [a.arg for a in args.args]
-    if args.vararg:
-        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-        if args.vararg.arg in used:
-            return None
-    return params, body
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    if args.vararg and args.vararg.arg in names:
+        return None
+    assigned = {n.id for statement in body[:-1] if isinstance(statement, ast.Assign)
+                for n in ast.walk(statement.targets[0]) if isinstance(n, ast.Name)}
+    # Each op gets its own copy of the lines, unpickled: much quicker than
+    # copying the tree node by node.
+    return params, body, assigned, names - {*params, *assigned}, pickle.dumps(body)
 
 
 def assignment(statement):
@@ -422,17 +425,13 @@ class Writer:
         found = template(compute.__func__) if plain(compute) else None
         if found is None or len(found[0]) - 2 > len(inputs):
             return None
-        params, body = found
         function = compute.__func__
-        assigned = {n.id for statement in body[:-1] if isinstance(statement, ast.Assign)
-                    for n in ast.walk(statement.targets[0]) if isinstance(n, ast.Name)}
-        for node in ast.walk(ast.Module(body=body, type_ignores=[])):
-            if isinstance(node, ast.Name) and node.id not in {*params, *assigned}:
-                value = function.__globals__.get(node.id, missing)
-                if value is missing:
-                    value = getattr(builtins, node.id, missing)
-                if value is missing or self.namespace.setdefault(node.id, value) is not value:
-                    return None
+        for name in found[3]:
+            value = function.__globals__.get(name, missing)
+            if value is missing:
+                value = getattr(builtins, name, missing)
+            if value is missing or self.namespace.setdefault(name, value) is not value:
+                return None
         return found
 
     def step(self, index, compute, inputs, output):
@@ -454,7 +453,7 @@ class Writer:
     # session, the rest to the inputs. The names its lines read from its
     # module (`np`, say) must mean the same here, or the op is called.
     def inline(self, index, compute, found, inputs, output):
-        params, body = found
+        params, _, assigned, _, pickled = found
         function = compute.__func__
         number = self.name(output).rsplit("_", 1)[1]
         bound = {params[0]: self.hoist(self.name(output).upper() + "_OP", output.op),
@@ -462,11 +461,9 @@ class Writer:
         inputs_of = dict(zip(params[2:], inputs))
         for param, x in inputs_of.items():
             bound[param] = self.value(x)
-        assigned = {n.id for statement in body[:-1] if isinstance(statement, ast.Assign)
-                    for n in ast.walk(statement.targets[0]) if isinstance(n, ast.Name)}
         static = {p: x for p, x in inputs_of.items() if x in self.examples}
         rewrite = Rewrite(self, bound, inputs_of, static, function)
-        body = copy.deepcopy(body)
+        body = pickle.loads(pickled)
         if not assigned:
             self.buffers.place(index, output, body[-1].value, rewrite, function, static)
         lines = []
