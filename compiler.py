@@ -74,6 +74,7 @@ from functools import cache, lru_cache, partial
 import numpy as np
 
 import session
+from tensor import Tensor
 
 
 # ## The compiler
@@ -121,7 +122,7 @@ class Compiler:
             entry[kind] = self.compile(tensors, fed, feed_dict or {}, kind)
             if entry[kind] and kind != "other":
                 if len(self.ready) >= 64:
-                    del self.ready[next(iter(self.ready))]
+                    self.ready.pop(next(iter(self.ready)), None)
                 self.ready[quick_key(fetches, feed_dict)] = entry[kind]
         if entry.get(kind):
             return entry[kind](fetches, feed_dict)
@@ -149,9 +150,11 @@ class Compiler:
         fed = frozenset(feed_dict or {})
         plan = self.sess.planned(tensors, fed)
         examples = try_out(self.sess, plan, fed)
-        return Writer(self, plan, examples, tensors, fed, shape_of_fetch(fetches)).source
+        kind = shape_of_fetch(fetches)
+        return Writer(self, plan, examples, tensors, fed, kind).source
 
 
+# The key under which `run` looks a compiled function up.
 def quick_key(fetches, feed_dict):
     feeds = tuple(feed_dict) if feed_dict else ()
     if type(fetches) in (list, tuple):
@@ -159,11 +162,14 @@ def quick_key(fetches, feed_dict):
     return (fetches, *feeds)
 
 
+# A compiled function returns its values as the fetch was written: one
+# value, a list or a tuple of them, or (for anything else) the structure
+# `rebuild` (session.py) makes.
 def shape_of_fetch(fetches):
-    if isinstance(fetches, session.Tensor):
+    if isinstance(fetches, Tensor):
         return "tensor"
     if type(fetches) in (list, tuple):
-        if all(isinstance(t, session.Tensor) for t in fetches):
+        if all(isinstance(t, Tensor) for t in fetches):
             return type(fetches).__name__
     return "other"
 
@@ -194,8 +200,9 @@ def try_out(sess, plan, fed):
 # calls does that) is treated as unknown: always called, never inlined,
 # never tried out, its value never static.
 def plain(compute):
-    return getattr(compute, "__func__", None) is getattr(type(compute.__self__),
-                                                          "compute", None)
+    op = getattr(compute, "__self__", None)
+    return op is not None and getattr(compute, "__func__", None) is getattr(
+        type(op), "compute", None)
 
 
 # `Shape` stands in for a static value while compiling: it has the value's
@@ -234,30 +241,35 @@ def template(function):
             or function.__code__.co_freevars):
         return None
     body = tree.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value,
+                                                             ast.Constant):
         body = body[1:]  # a docstring
     if not body or not isinstance(body[-1], ast.Return):
         return None
     for statement in body[:-1]:
         check = (isinstance(statement, ast.If) and not statement.orelse
-                 and len(statement.body) == 1 and isinstance(statement.body[0], ast.Raise))
+                 and len(statement.body) == 1
+                 and isinstance(statement.body[0], ast.Raise))
         if not check and not assignment(statement):
             return None
-    scoped = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
-              ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await, ast.Global, ast.Nonlocal)
+    scoped = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+              ast.GeneratorExp, ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await,
+              ast.Global, ast.Nonlocal)
     if any(isinstance(node, scoped) for node in ast.walk(tree)):
         return None
     params = [a.arg for a in args.args]
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     if args.vararg and args.vararg.arg in names:
         return None
-    assigned = {n.id for statement in body[:-1] if isinstance(statement, ast.Assign)
-                for n in ast.walk(statement.targets[0]) if isinstance(n, ast.Name)}
+    assigned = {n.id for s in body[:-1] if isinstance(s, ast.Assign)
+                for n in ast.walk(s.targets[0]) if isinstance(n, ast.Name)}
     # Each op gets its own copy of the lines, unpickled: much quicker than
     # copying the tree node by node.
-    return params, body, assigned, names - {*params, *assigned}, pickle.dumps(body)
+    free = names - {*params, *assigned}
+    return params, body, assigned, free, pickle.dumps(body)
 
 
+# An assignment to a name, or to a tuple of names (`x, y = ...`).
 def assignment(statement):
     if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
         return False
@@ -266,11 +278,13 @@ def assignment(statement):
     return all(isinstance(n, ast.Name) for n in names)
 
 
-# The ufunc that each Python operator calls on arrays.
+# The ufunc that each Python operator calls on arrays. (Not `**`: NumPy
+# computes `x ** 2` as `x * x` and `x ** 0.5` as a square root, which a call
+# of `np.power` would not.)
 OPERATORS = {
     ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply,
-    ast.Div: np.true_divide, ast.FloorDiv: np.floor_divide, ast.Mod: np.remainder,
-    ast.Pow: np.power, ast.USub: np.negative, ast.UAdd: np.positive,
+    ast.Div: np.true_divide, ast.FloorDiv: np.floor_divide,
+    ast.Mod: np.remainder, ast.USub: np.negative, ast.UAdd: np.positive,
 }
 
 
@@ -337,7 +351,8 @@ class Writer:
         elif kind == "tuple":
             self.lines.append(f"return ({''.join(r + ', ' for r in results)})")
         else:
-            self.lines.append(f"return rebuild(fetches, iter([{', '.join(results)}]))")
+            values = ", ".join(results)
+            self.lines.append(f"return rebuild(fetches, iter([{values}]))")
 
         body = "\n".join("        " + line for line in self.lines)
         if self.buffers.count:
@@ -409,14 +424,14 @@ class Writer:
             value = compute(None, *[self.stand_in(x) for x in inputs])
         except Exception:
             return False
-        if not (value is None or type(value) in (int, float, bool, complex) or (
-                isinstance(value, np.ndarray | np.generic) and value.dtype != object)):
+        array = isinstance(value, np.ndarray | np.generic) and value.dtype != object
+        number = type(value) in (int, float, bool, complex)
+        if not (value is None or array or number):
             return False
         if isinstance(value, np.ndarray):
             value.flags.writeable = False
         self.constant[output] = value
-        self.lines.append(f"# {self.name(output)}, {output.op.kind}: computed once, "
-                          "when compiling")
+        self.lines.append(f"# {self.name(output)}: computed once, when compiling")
         return True
 
     # Otherwise the op is inlined if its compute has the right shape and its
@@ -430,10 +445,12 @@ class Writer:
             value = function.__globals__.get(name, missing)
             if value is missing:
                 value = getattr(builtins, name, missing)
-            if value is missing or self.namespace.setdefault(name, value) is not value:
-                return None
+            if value is missing or self.namespace.setdefault(name,
+                                                             value) is not value:
+                return None  # (a name that means something else here)
         return found
 
+    # A step is written inlined, or as a call of the op's `compute`, hoisted.
     def step(self, index, compute, inputs, output):
         found = self.inlined[output]
         if found is not None:
@@ -444,6 +461,7 @@ class Writer:
             self.lines.append(f"{self.name(output)} = {function}(sess{args})")
         self.buffers.release(index)
 
+    # What an input is while folding: its value if constant, else a stand-in.
     def stand_in(self, t):
         return self.constant[t] if t in self.constant else Shape(self.examples[t])
 
@@ -465,7 +483,8 @@ class Writer:
         rewrite = Rewrite(self, bound, inputs_of, static, function)
         body = pickle.loads(pickled)
         if not assigned:
-            self.buffers.place(index, output, body[-1].value, rewrite, function, static)
+            result = body[-1].value
+            self.buffers.place(index, output, result, rewrite, function, static)
         lines = []
         # The lines are copied in order, so that a name assigned in one
         # (the op's own locals, suffixed with its number) is read as such by
@@ -503,6 +522,7 @@ class Writer:
             return False
 
 
+# (A marker for a name found nowhere.)
 missing = object()
 
 
@@ -523,11 +543,13 @@ class Rewrite(ast.NodeTransformer):
         self.inputs_of.pop(name, None)
         self.static.pop(name, None)
 
+    # A parameter becomes the name of its input's value, or the number a
+    # constant input holds.
     def visit_Name(self, node):
         if node.id not in self.bound:
             return node
         text = self.bound[node.id]
-        if text[:1].isdigit() or text[:1] == "-" or text in ("True", "False", "None"):
+        if text[:1].isdigit() or text[:1] == "-" or text in ("True", "False"):
             return ast.Constant(ast.literal_eval(text))
         return ast.Name(text, node.ctx)
 
@@ -540,8 +562,10 @@ class Rewrite(ast.NodeTransformer):
             if t not in self.writer.constant:
                 value = getattr(self.writer.examples[t], node.attr)
                 if isinstance(value, np.dtype):
-                    name = self.writer.hoist(value.name.upper(), value)
-                    return ast.Name(name, ast.Load())
+                    name = value.name.upper()
+                    if self.writer.namespace.setdefault(name, value) == value:
+                        return ast.Name(name, ast.Load())
+                    return self.generic_visit(node)
                 return ast.Constant(value) if type(value) is int else ast.parse(
                     repr(value), mode="eval").body
         # `np.exp` is looked up once, here, and named `np_exp`.
@@ -564,6 +588,8 @@ class Rewrite(ast.NodeTransformer):
         return ast.Call(ast.Name(name, ast.Load()),
                         [*operands, ast.Name(buffer, ast.Load())], [])
 
+    # `-x` may be written into a buffer; so may a ufunc call, `np.exp(x)`,
+    # whose number arguments are typed as in `visit_BinOp` below.
     def visit_UnaryOp(self, node):
         node = self.generic_visit(node)
         return self.into(node, [node.operand])
@@ -581,12 +607,15 @@ class Rewrite(ast.NodeTransformer):
     # the array's dtype now, as NumPy would on every call.
     def visit_BinOp(self, node):
         node = self.generic_visit(node)
-        operands = [node.left, node.right]
-        node.left, node.right = [self.typed(a, operands) or a for a in operands]
+        if type(node.op) in OPERATORS:
+            operands = [node.left, node.right]
+            node.left, node.right = [self.typed(a, operands) or a for a in operands]
         return self.into(node, [node.left, node.right])
 
     def typed(self, number, operands):
-        if not (isinstance(number, ast.Constant) and type(number.value) in (int, float)):
+        if not isinstance(number, ast.Constant):
+            return None
+        if type(number.value) not in (int, float):
             return None
         for other in operands:
             if other is number:
@@ -739,7 +768,8 @@ def ufunc_of(node, function):
                      dict(function.__globals__))
     except Exception:
         return None
-    if (isinstance(value, np.ufunc) and value.nout == 1 and len(node.args) == value.nin
+    if (isinstance(value, np.ufunc) and value.nout == 1
+            and len(node.args) == value.nin
             and not any(isinstance(a, ast.Starred) for a in node.args)):
         return value
     return None
