@@ -12,28 +12,46 @@
 #
 # A session therefore turns a plan it runs again and again into one Python
 # function, written out as source code and compiled by Python itself. Every
-# value becomes a local variable, named after its tensor, and every step a
-# line. A training step of main.py's model becomes, in part:
+# value becomes a local variable, named after its tensor's kind, and every
+# step a line. main.py's training step becomes, in part:
 #
-#     with lock:
-#         variable_3 = state[VARIABLE_3]
+#     lock.acquire()
+#     try:
+#         variable_0 = state[VARIABLE_0]
 #         ...
-#     dot_5 = np.dot(variable_1, variable_3)
-#     sigmoid_6 = np.exp(-np.logaddexp(0.0, -dot_5))
+#     finally:
+#         lock.release()
+#     # broadcast_to_4: computed once, when compiling
+#     # spread_5: computed once, when compiling
 #     ...
-#     sub_10 = np.subtract(transpose_9, sigmoid_8, BUFFER_1)
-#     mul_17 = np.multiply(CONSTANT_16, sub_10, BUFFER_2)
+#     dot_9 = np_dot(variable_1, variable_0)
+#     sigmoid_10 = np_exp(np_negative(np_logaddexp(FLOAT64_0_0,
+#         np_negative(dot_9, BUFFER_1), BUFFER_1), BUFFER_1))
 #     ...
-#     assign_37 = np.asarray(sub_36, FLOAT64)
+#     sub_13 = np_subtract(transpose_8, sigmoid_12, BUFFER_3)
+#     mul_14 = np_multiply(FLOAT64_2, sub_13, BUFFER_4)
+#     square_15 = np_square(sub_13, BUFFER_5)
+#     mean_16 = square_15.sum() / 4
 #     ...
-#     with lock:
-#         state[VARIABLE_3] = assign_37
+#     sub_28 = variable_0 - dot_27
+#     assign_29 = np_asarray(sub_28, FLOAT64)
+#     ...
+#     lock.acquire()
+#     try:
+#         state[VARIABLE_0] = assign_29
 #         ...
-#     return [None, fetched(mean_12)]
+#     finally:
+#         lock.release()
+#     return [None, mean_16]
 #
-# Names in capitals were fixed when the function was compiled: tensors,
-# constants, buffers. To read the code a session wrote for a fetch, call
-# `print(sess.compiler.source(fetches))` (the same arguments as `run`).
+# Each line is an op's `compute` with its inputs' names put in:
+# `sigmoid_10` is `SigmoidOp`'s `np.exp(-np.logaddexp(0.0, -x))`, `mean_16`
+# is `MeanOp`'s `x.sum() / x.size`. Names in capitals were fixed when the
+# function was compiled: tensors (the state's keys), constants, NumPy's
+# functions, buffers. (`lock.acquire()` and a `try` do what `with lock:`
+# does, at half the cost.) To read the code a session writes for a fetch,
+# print it: `print(sess.compiler.source([update, loss]))`, with the same
+# arguments as `sess.run`.
 #
 # Four things make that code faster than the walk, and none of them
 # changes a single bit of what it computes:
@@ -54,13 +72,22 @@
 #    A Python number meeting a float array is given that array's dtype
 #    ahead of time: NumPy would do the same on every call, slowly.
 # 4. **Buffers.** An elementwise result is written into an array kept from
-#    one run to the next (`out=`), instead of a new one, when the one rule
-#    below allows it.
+#    one run to the next (`out=`), instead of a new one, under one rule: a
+#    buffer holds only a value that nothing can still see when the buffer
+#    is written again (never one that is fetched, fed, assigned or kept).
 #
-# A plan is compiled only once it has proved worth it: compiling costs as
-# much as a few dozen walks, so a session walks a plan
-# `Compiler.runs_before_compiling` times first. A 100,000-op graph run a
-# few times never pays for compiling it; main.py's 10,000 steps do, once.
+# Errors stay the walk's. The code writes the state only at its very end,
+# so if anything in it raises, nothing has happened yet, and the session
+# runs the same run again by walking the plan, which raises the error
+# worded as session.py words it (the op, its inputs' shapes).
+#
+# A plan is compiled only once it has proved worth it. Compiling costs
+# about 30 µs per op (benchmarks/scale.py), as much as walking the plan 30
+# to 80 times, and each compiled run then saves about half a walk. So a
+# session walks a plan `Compiler.runs_before_compiling` (50) times first:
+# a plan run fewer times, like a 100,000-op graph run a few times, never
+# pays for compiling, and one that runs on, like main.py's 10,000 steps,
+# pays once and gets the rest of its runs at the faster rate.
 import ast
 import builtins
 import inspect
@@ -83,7 +110,7 @@ from tensor import Tensor
 # session's `run`. It keeps the compiled functions, and for plans not yet
 # compiled, a count of their runs.
 class Compiler:
-    runs_before_compiling = 40
+    runs_before_compiling = 50
 
     def __init__(self, sess):
         self.sess = sess
