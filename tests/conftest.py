@@ -14,4 +14,5 @@ def executor(request, monkeypatch):
         monkeypatch.setitem(Session.__init__.__kwdefaults__, "compile", False)
     else:
         monkeypatch.setattr(compiler.Compiler, "runs_before_compiling", 0)
+        monkeypatch.setattr(compiler.Compiler, "strict", True)
     return request.param
