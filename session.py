@@ -33,11 +33,12 @@ class Session:
     # used (a throwaway fetch such as `sess.run(w * 2)` makes a plan that is
     # never needed again), and a lock that makes each run's writes atomic.
     #
-    # Walking a plan, as `run` below does, is the whole idea; it is also
-    # slower than it need be. A plan run many times is worth turning into
-    # straight-line Python code, and unless `compile=False`, the session's
-    # runs go through a compiler that does that once a plan has proved
-    # worth it, and walks it until then: [compiler.py](compiler.html).
+    # `run` below walks a plan, which is the whole idea, and slower than it
+    # need be: a plan run thousands of times is worth turning into
+    # straight-line Python code. So unless `compile=False`, a session's
+    # `run` is its compiler's, which walks a plan with the method below
+    # until the plan has run often enough to be worth compiling, and runs
+    # the compiled code from then on: [compiler.py](compiler.html).
     def __init__(self, graph, *, compile=True):
         self.graph = graph
         self.state = {}
