@@ -146,14 +146,14 @@ class Compiler:
         entry["runs"] += 1
         kind = shape_of_fetch(fetches)
         if kind not in entry and entry["runs"] > self.runs_before_compiling:
-            entry[kind] = self.compile(tensors, fed, feed_dict or {}, kind)
-            if entry[kind] and kind != "other":
-                if len(self.ready) >= 64:
-                    self.ready.pop(next(iter(self.ready)), None)
-                self.ready[quick_key(fetches, feed_dict)] = entry[kind]
-        if entry.get(kind):
-            return entry[kind](fetches, feed_dict)
-        return self.walk(fetches, feed_dict)
+            entry[kind] = self.compile(tensors, fed, kind)
+        if not entry.get(kind):
+            return self.walk(fetches, feed_dict)
+        if kind != "other":
+            if len(self.ready) >= 64:
+                self.ready.pop(next(iter(self.ready)), None)
+            self.ready[quick_key(fetches, feed_dict)] = entry[kind]
+        return entry[kind](fetches, feed_dict)
 
     # Compiling runs the plan once more, without writing anything, to see
     # the shapes and dtypes of the values that no feed changes. A plan that
@@ -162,7 +162,7 @@ class Compiler:
     # fails them.)
     strict = False
 
-    def compile(self, tensors, fed, feeds, kind):
+    def compile(self, tensors, fed, kind):
         plan = self.sess.planned(tensors, fed)
         try:
             examples = try_out(self.sess, plan, fed)
@@ -269,9 +269,10 @@ def template(function):
         tree = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
     except (OSError, TypeError, SyntaxError, IndexError):
         return None
+    if not isinstance(tree, ast.FunctionDef) or tree.decorator_list:
+        return None
     args = tree.args
-    if (not isinstance(tree, ast.FunctionDef) or tree.decorator_list
-            or args.posonlyargs or args.kwonlyargs or args.kwarg or args.defaults
+    if (args.posonlyargs or args.kwonlyargs or args.kwarg or args.defaults
             or function.__code__.co_freevars):
         return None
     body = tree.body
@@ -325,8 +326,13 @@ OPERATORS = {
 # ## Writing the function
 #
 # `Writer` goes through the plan's steps in order and writes the lines. It
-# names every value (`dot_5` for the output of `dot#5`), and keeps in
+# names every value after its tensor's kind (`dot_9`), and keeps in
 # `namespace` everything the lines refer to that was fixed while compiling.
+#
+# The function it writes reads the variables under the session's lock
+# (a variable read for the first time gets its initial value, kept in
+# `first` until the end, as in the walk), runs the steps, and writes the
+# assigned values and first reads under the lock again.
 class Writer:
     def __init__(self, compiler, plan, examples, tensors, fed, kind):
         sess = compiler.sess
