@@ -345,7 +345,6 @@ class Writer:
                           "sess": sess, "VARIABLES": tuple(variables)}
         self.names = {}
         self.lines = []
-        self.numbers = {}
 
         for t in sorted(fed, key=lambda t: t.number):
             name = self.name(t)
@@ -599,8 +598,10 @@ class Rewrite(ast.NodeTransformer):
         if (isinstance(node.value, ast.Name) and node.value.id in self.static
                 and node.attr in ("shape", "size", "ndim", "dtype")):
             t = self.static[node.value.id]
-            if t not in self.writer.constant:
-                value = getattr(self.writer.examples[t], node.attr)
+            example = self.writer.examples[t]
+            if t not in self.writer.constant and isinstance(example, np.ndarray
+                                                              | np.generic):
+                value = getattr(example, node.attr)
                 if isinstance(value, np.dtype):
                     name = value.name.upper()
                     if self.writer.namespace.setdefault(name, value) == value:
