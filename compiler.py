@@ -45,13 +45,14 @@
 #     return [None, mean_16]
 #
 # Each line is an op's `compute` with its inputs' names put in:
-# `sigmoid_10` is `SigmoidOp`'s `np.exp(-np.logaddexp(0.0, -x))`, `mean_16`
-# is `MeanOp`'s `x.sum() / x.size`. Names in capitals were fixed when the
-# function was compiled: tensors (the state's keys), constants, NumPy's
-# functions, buffers. (`lock.acquire()` and a `try` do what `with lock:`
-# does, at half the cost.) To read the code a session writes for a fetch,
-# print it: `print(sess.compiler.source([update, loss]))`, with the same
-# arguments as `sess.run`.
+# `sigmoid_10` is `SigmoidOp`'s `np.exp(-np.logaddexp(0.0, -x))`, and
+# `mean_16` is `MeanOp`'s `x.sum() / x.size`, with the size, 4, known.
+# Names in capitals were fixed when the function was compiled: tensors
+# (the state's keys), constants (`FLOAT64_2` is a float64 2), buffers;
+# `np_exp` is `np.exp`, looked up once. (`lock.acquire()` and a `try` do
+# what `with lock:` does, at half the cost.) To read the code a session
+# writes for a fetch, print it: `print(sess.compiler.source([update,
+# loss]))`, with the same arguments as `sess.run`.
 #
 # Four things make that code faster than the walk, and none of them
 # changes a single bit of what it computes:
