@@ -36,6 +36,7 @@ READING_ORDER = [
     "tensor",
     "ops",
     "session",
+    "compiler",
     "eager",
     "digits",
     "tf_test",

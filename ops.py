@@ -1,6 +1,6 @@
 # [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
-# **[ops](ops.html)** · [session](session.html) · [eager](eager.html) ·
-# [digits](digits.html) · [tf_test](tf_test.html) ·
+# **[ops](ops.html)** · [session](session.html) · [compiler](compiler.html) ·
+# [eager](eager.html) · [digits](digits.html) · [tf_test](tf_test.html) ·
 # [tf_digits](tf_digits.html) · [exercises](exercises.html)
 #
 # # ops.py: what each op computes, and its derivative
@@ -30,7 +30,6 @@
 # The names follow one convention: `a, b` are the inputs of a binary op, `x`
 # the input of a unary one, `grad` the incoming gradient and `y` the op's
 # own output (on this page, never main.py's targets).
-import math
 import re
 
 import numpy as np
@@ -347,10 +346,13 @@ class SumOp(BaseOp):
 
 # A mean is a sum with a division, so it shares the sum's shapes.
 class MeanOp(SumOp):
-    # `mean = (x_1 + … + x_n) / n`. NumPy's own `np.mean` computes the
-    # same, but takes three times as long on small arrays.
+    # `mean = (x_1 + … + x_n) / n`, n being how many elements went into
+    # each element of the sum: x's size over the sum's. NumPy's own
+    # `np.mean` computes the same, but takes three times as long on small
+    # arrays.
     def compute(self, sess, x):
-        return x.sum(self.axis, keepdims=self.keepdims) / count(x, self.axis)
+        total = x.sum(self.axis, keepdims=self.keepdims)
+        return total / (x.size // total.size)
 
     # `∂mean/∂x_i = 1/n` for every element: each receives an equal share,
     # `grad / n`, of the incoming gradient, which `spread` hands out.
@@ -365,14 +367,6 @@ class MeanOp(SumOp):
 # and refuses one out of range or named twice. No `axis` means all of them.
 def axes(axis, ndim):
     return normalize_axis_tuple(tuple(range(ndim)) if axis is None else axis, ndim)
-
-
-# `count` is n, the number of elements of `x` that go into each element of
-# its sum over `axis`: the product of the summed axes' lengths.
-def count(x, axis):
-    if axis is None:
-        return x.size
-    return math.prod(x.shape[i] for i in axes(axis, x.ndim))
 
 
 # ## Broadcasting, and summing back
@@ -496,9 +490,11 @@ class ExpandOp(ToShapeOp):
 # `MeanOp` above). With no `axis`, `x` is one number and n the size of
 # `like`.
 class SpreadOp(ExpandOp):
-    # Of `like`'s value only the shape, and from it n, are used.
+    # Of `like`'s value only the shape is used: n is its size over the
+    # size of `x`, the mean it came from.
     def compute(self, sess, x, like):
-        return super().compute(sess, x / count(like, self.axis), like)
+        n = np.size(like) // np.size(x)
+        return super().compute(sess, x / n, like)
 
     # Each output element is `x / n`, so the gradient with respect to an
     # element of `x` is the sum of the gradients of its n copies divided by
@@ -646,16 +642,16 @@ class AssignOp(BaseOp):
     # the shape of everything computed from `a`. The variable's dtype is
     # fixed too: a value that casts to it within its kind (an int, or a
     # float64 into float32) is stored in that dtype, anything else (a
-    # string, a float into an int) is refused.
+    # string, a float into an int) is refused. (The checks read only shapes
+    # and dtypes, which lets compiler.py make them once, not every run.)
     def compute(self, sess, a, b):
-        b = np.asarray(b)
-        if b.shape != a.shape:
-            raise ValueError(f"cannot assign a value of shape {b.shape} "
+        if np.shape(b) != a.shape:
+            raise ValueError(f"cannot assign a value of shape {np.shape(b)} "
                              f"to {self.inputs[0]} of shape {a.shape}")
-        if not np.can_cast(b.dtype, a.dtype, "same_kind"):
-            raise TypeError(f"cannot assign a value of dtype {b.dtype} "
+        if not np.can_cast(np.result_type(b), a.dtype, "same_kind"):
+            raise TypeError(f"cannot assign a value of dtype {np.result_type(b)} "
                             f"to {self.inputs[0]} of dtype {a.dtype}")
-        return b.astype(a.dtype, copy=False)
+        return np.asarray(b, a.dtype)
 
     # The same check, made while building where both shapes are known.
     def infer_shape(self, a, b):

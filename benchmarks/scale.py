@@ -13,7 +13,11 @@ Two shapes of graph, each grown from 10 to 100,000 forward ops:
 For each graph we time building it, `graph.gradients(t, [x])`, the first
 `sess.run([t, grad])` (which plans the run: the session caches a plan per
 combination of fetches and feeds) and a later run (the median of a few),
-and divide each by the number of ops involved. Linear growth shows as a
+and divide each by the number of ops involved. A session compiles a plan
+only after many runs (compiler.py), so these runs walk the plan, as a
+graph run a few times should. A second session is then made to compile
+the same plan at once: the "compile" column is the run that compiles
+(less a compiled run), and "compiled run" the median of a few runs after. Linear growth shows as a
 flat column of µs per op. `graph.count` counts the tensors a graph has
 made, so its growth during `gradients` is what the backward pass added.
 
@@ -116,6 +120,20 @@ def measure(builder, size, later_runs):
         sess.run(fetches)
         later.append(time.perf_counter() - start)
 
+    compiling = Session(graph)
+    compiling.run(fetches)  # plans the run, reads the variables
+    compiling.compiler.runs_before_compiling = 0
+    start = time.perf_counter()
+    compiling.run(fetches)
+    compiled_first = time.perf_counter() - start
+    compiled = []
+    for _ in range(later_runs):
+        start = time.perf_counter()
+        _, value = compiling.run(fetches)
+        compiled.append(time.perf_counter() - start)
+    assert abs(value - expected) <= 1e-9 * abs(expected), (value, expected)
+    assert compiling.compiler.ready, "the plan was compiled"
+
     return {
         "forward ops": forward_ops,
         "added": added,
@@ -124,6 +142,8 @@ def measure(builder, size, later_runs):
         "gradients": gradients,
         "first run": first,
         "later run": statistics.median(later),
+        "compile": compiled_first - statistics.median(compiled),
+        "compiled run": statistics.median(compiled),
     }
 
 
@@ -156,8 +176,8 @@ def main():
     print("the forward ops, and a run by the ops it computes (forward and backward).\n")
     print("| graph | forward ops | tensors added by gradients | ops run | build ms "
           "| gradients ms | first run ms | later run ms | build µs/op | gradients µs/op "
-          "| first run µs/op | later run µs/op |")
-    print("| --- |" + " ---: |" * 11)
+          "| first run µs/op | later run µs/op | compile µs/op | compiled run µs/op |")
+    print("| --- |" + " ---: |" * 13)
     for name in GRAPHS:
         for n in sizes:
             rows = results[name, n]
@@ -172,7 +192,9 @@ def main():
                   f"| {med('build') / fwd * 1e6:.2f} "
                   f"| {med('gradients') / fwd * 1e6:.2f} "
                   f"| {med('first run') / run_ops * 1e6:.2f} "
-                  f"| {med('later run') / run_ops * 1e6:.2f} |")
+                  f"| {med('later run') / run_ops * 1e6:.2f} "
+                  f"| {med('compile') / run_ops * 1e6:.2f} "
+                  f"| {med('compiled run') / run_ops * 1e6:.2f} |")
 
 
 if __name__ == "__main__":

@@ -287,7 +287,7 @@ def test_feeding_an_intermediate_the_wrong_shape_cannot_give_a_wrong_gradient():
 # ## 7. The plan cache is bounded
 
 
-def test_throwaway_fetches_do_not_grow_the_plan_cache_or_memory():
+def test_throwaway_fetches_do_not_grow_the_plan_cache_or_memory(executor):
     graph = Graph()
     w = graph.tensor(np.ones(100))
     sess = Session(graph)
@@ -304,7 +304,13 @@ def test_throwaway_fetches_do_not_grow_the_plan_cache_or_memory():
     grown = tracemalloc.get_traced_memory()[0] - start
     tracemalloc.stop()
     assert sess.planned.cache_info().currsize <= 64
-    assert grown < 200_000  # unbounded, 2,000 plans would keep about 3 MB
+    # Unbounded, 2,000 plans would keep about 3 MB. Compiling every plan on
+    # its first run (the tests' "compiled" sessions; a real session compiles
+    # only a plan that has run many times) also keeps the 64 newest plans'
+    # code, about 8 KB each, and warms some of Python's own bounded caches.
+    assert grown < (200_000 if executor == "walked" else 800_000)
+    if executor == "compiled":
+        assert len(sess.compiler.ready) <= 64
 
 
 # ## 8. Clear errors

@@ -1,0 +1,843 @@
+# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
+# [ops](ops.html) · [session](session.html) · **[compiler](compiler.html)** ·
+# [eager](eager.html) · [digits](digits.html) · [tf_test](tf_test.html) ·
+# [tf_digits](tf_digits.html) · [exercises](exercises.html)
+#
+# # compiler.py: a plan becomes straight-line code
+#
+# session.py runs a plan by walking it: for every step, look up the inputs'
+# values in a dictionary, call the op's `compute`, store the result. On
+# main.py's small model the walking costs more than the arithmetic: each
+# step spends a few hundred nanoseconds on the loop, the dictionary and the
+# call, around NumPy calls that take about as long themselves.
+#
+# A session therefore turns a plan it runs again and again into one Python
+# function, written out as source code and compiled by Python itself. Every
+# value becomes a local variable, named after its tensor's kind, and every
+# step a line. main.py's training step becomes, in part:
+#
+#     lock.acquire()
+#     try:
+#         variable_0 = state[VARIABLE_0]
+#         ...
+#     finally:
+#         lock.release()
+#     # broadcast_to_4: computed once,
+#     #   when compiling
+#     # spread_5: computed once, when compiling
+#     ...
+#     dot_9 = np_dot(variable_1, variable_0)
+#     sigmoid_10 = np_exp(np_negative(
+#         np_logaddexp(FLOAT64_0_0,
+#             np_negative(dot_9, out=BUFFER_1),
+#             out=BUFFER_1),
+#         out=BUFFER_1))
+#     ...
+#     sub_13 = np_subtract(transpose_8,
+#         sigmoid_12, out=BUFFER_3)
+#     mul_14 = np_multiply(FLOAT64_2, sub_13,
+#         out=BUFFER_4)
+#     square_15 = np_square(sub_13,
+#         out=BUFFER_5)
+#     total16 = square_15.sum(None,
+#         keepdims=False)
+#     mean_16 = total16 / (4 // total16.size)
+#     ...
+#     sub_28 = variable_0 - dot_27
+#     assign_29 = np_asarray(sub_28, FLOAT64)
+#     ...
+#     lock.acquire()
+#     try:
+#         state[VARIABLE_0] = assign_29
+#         ...
+#     finally:
+#         lock.release()
+#     return [None, mean_16]
+#
+# Each line is an op's `compute` with its inputs' names put in:
+# `sigmoid_10` is `SigmoidOp`'s `np.exp(-np.logaddexp(0.0, -x))`, and
+# `mean_16` is `MeanOp`'s two lines, with its attributes (no `axis`) and
+# x's size, 4, written in.
+# Names in capitals were fixed when the function was compiled: tensors
+# (the state's keys), constants (`FLOAT64_2` is a float64 2), buffers;
+# `np_exp` is `np.exp`, looked up once. (`lock.acquire()` and a `try` do
+# what `with lock:` does, at half the cost.) To read the code a session
+# writes for a fetch, print it: `print(sess.compiler.source([update,
+# loss]))`, with the same arguments as `sess.run`.
+#
+# Four things make that code faster than the walk, and none of them
+# changes a single bit of what it computes:
+#
+# 1. **No walking.** Values live in local variables, the fastest storage
+#    Python has, and nothing loops.
+# 2. **Inlining.** An op whose `compute` is a few plain lines (checks that
+#    raise, and a `return`) has those lines copied in, with its inputs'
+#    names put in for its parameters, so the op costs no call. The op's
+#    class stays the one place its arithmetic is written; any other op is
+#    called, so ops this page has never heard of work too.
+# 3. **Deciding early what is already decided.** A value that depends on
+#    no feed has the same shape and dtype in every run. So a check that
+#    reads only shapes and dtypes (`dot`'s "two matrices", `assign`'s
+#    "same shape, castable dtype") is made once, here, and an op that reads
+#    only shapes and constants (the seed `broadcast_to(1.0, loss)`, mean's
+#    `spread`) is computed once, here, and its value kept as a constant.
+#    A Python number meeting a float array is given that array's dtype
+#    ahead of time: NumPy would do the same on every call, slowly.
+# 4. **Buffers.** An elementwise result is written into an array kept from
+#    one run to the next (`out=`), instead of a new one, under one rule: a
+#    buffer holds only a value that nothing can still see when the buffer
+#    is written again (never one that is fetched, fed, assigned or kept).
+#
+# Errors stay the walk's. The code writes the state only at its very end,
+# so if anything in it raises, nothing has happened yet, and the session
+# runs the same run again by walking the plan, which raises the error
+# worded as session.py words it (the op, its inputs' shapes).
+#
+# A plan is compiled only once it has proved worth it. Compiling costs
+# about 30 µs per op (benchmarks/scale.py), as much as walking the plan 30
+# to 80 times, and each compiled run then saves about half a walk. So a
+# session walks a plan `Compiler.runs_before_compiling` (50) times first:
+# a plan run fewer times, like a 100,000-op graph run a few times, never
+# pays for compiling, and one that runs on, like main.py's 10,000 steps,
+# pays once and gets the rest of its runs at the faster rate.
+import ast
+import builtins
+import inspect
+import math
+import pickle
+import re
+import textwrap
+import threading
+from functools import cache, lru_cache, partial
+
+import numpy as np
+
+import session
+from tensor import Tensor
+
+
+# ## The compiler
+#
+# Each session that compiles has one `Compiler`, which replaces the
+# session's `run`. It keeps the compiled functions, and for plans not yet
+# compiled, a count of their runs.
+class Compiler:
+    runs_before_compiling = 50
+
+    def __init__(self, sess):
+        self.sess = sess
+        self.walk = partial(type(sess).run, sess)
+        self.entries = lru_cache(maxsize=64)(lambda tensors, fed: {"runs": 0})
+        self.ready = {}
+
+    # Most fetches are a tensor or a flat list of them, fetched again and
+    # again; for those, one dictionary look-up finds the compiled function.
+    # The key lists the tensors in order, with the fed tensors, the type and
+    # the length (so that `[a, b]` and `[a]` with `b` fed differ). Anything
+    # else (a dict, a nested list, something that is not a tensor, or a plan
+    # not compiled yet) misses, or fails to hash, and takes the long way.
+    def run(self, fetches, feed_dict=None):
+        feeds = tuple(feed_dict) if feed_dict else ()
+        try:
+            if type(fetches) in (list, tuple):
+                function = self.ready[type(fetches), len(fetches), *fetches, *feeds]
+            else:
+                function = self.ready[fetches, *feeds]
+        except (KeyError, TypeError):
+            return self.run_slowly(fetches, feed_dict)
+        return function(fetches, feed_dict)
+
+    # The long way: find the plan's entry (made on its first run, and
+    # forgotten with the plan's, after 64 newer ones), count the run, and
+    # compile once there have been enough. Until then, and for a plan that
+    # cannot be compiled, the session walks the plan.
+    def run_slowly(self, fetches, feed_dict):
+        tensors = tuple(session.flatten(fetches))
+        fed = frozenset(feed_dict or {})
+        entry = self.entries(tensors, fed)
+        entry["runs"] += 1
+        kind = shape_of_fetch(fetches)
+        if kind not in entry and entry["runs"] > self.runs_before_compiling:
+            entry[kind] = self.compile(tensors, fed, kind)
+        if not entry.get(kind):
+            return self.walk(fetches, feed_dict)
+        if kind != "other":
+            if len(self.ready) >= 64:
+                self.ready.pop(next(iter(self.ready)), None)
+            self.ready[quick_key(fetches, feed_dict)] = entry[kind]
+        return entry[kind](fetches, feed_dict)
+
+    # Compiling runs the plan once more, without writing anything, to see
+    # the shapes and dtypes of the values that no feed changes. A plan that
+    # fails there, or that the compiler cannot write, is left to the walk.
+    # (The tests set `strict`, so that a plan the compiler fails to write
+    # fails them.)
+    strict = False
+
+    def compile(self, tensors, fed, kind):
+        plan = self.sess.planned(tensors, fed)
+        try:
+            examples = try_out(self.sess, plan, fed)
+        except Exception:
+            return None
+        try:
+            writer = Writer(self, plan, examples, tensors, fed, kind)
+            namespace = writer.namespace
+            exec(compile(writer.source, "<compiled plan>", "exec"), namespace)
+        except Exception:
+            if self.strict:
+                raise
+            return None
+        return namespace["run"]
+
+    # `source` writes the code for a fetch without keeping it.
+    def source(self, fetches, feed_dict=None):
+        tensors = tuple(session.flatten(fetches))
+        fed = frozenset(feed_dict or {})
+        plan = self.sess.planned(tensors, fed)
+        examples = try_out(self.sess, plan, fed)
+        kind = shape_of_fetch(fetches)
+        return Writer(self, plan, examples, tensors, fed, kind).source
+
+
+# The key under which `run` looks a compiled function up.
+def quick_key(fetches, feed_dict):
+    feeds = tuple(feed_dict) if feed_dict else ()
+    if type(fetches) in (list, tuple):
+        return (type(fetches), len(fetches), *fetches, *feeds)
+    return (fetches, *feeds)
+
+
+# A compiled function returns its values as the fetch was written: one
+# value, a list or a tuple of them, or (for anything else) the structure
+# `rebuild` (session.py) makes.
+def shape_of_fetch(fetches):
+    if isinstance(fetches, Tensor):
+        return "tensor"
+    if type(fetches) in (list, tuple):
+        if all(isinstance(t, Tensor) for t in fetches):
+            return type(fetches).__name__
+    return "other"
+
+
+# ## What does not change from run to run
+#
+# A value is *static* if no feed can change it: a constant, a variable that
+# is not fed, or the output of an op whose inputs are all static. A static
+# value's contents change from run to run (a variable is assigned), but
+# its type, shape and dtype do not: a variable's are fixed by its initial
+# value (assign keeps them), a constant's by itself, and an op's follow
+# from its inputs' by NumPy's rules. `try_out` computes one example of
+# each static value, from the current state, without changing it.
+def try_out(sess, plan, fed):
+    constants, variables, steps, _ = plan
+    examples = dict(constants)
+    for t in variables:
+        if t not in fed:
+            value = sess.state.get(t)
+            examples[t] = np.asarray(t.initial_value) if value is None else value
+    for compute, inputs, output in steps:
+        if plain(compute) and all(x in examples for x in inputs):
+            examples[output] = compute(sess, *[examples[x] for x in inputs])
+    return examples
+
+
+# An op whose `compute` was replaced on the op itself (a test counting
+# calls does that) is treated as unknown: always called, never inlined,
+# never tried out, its value never static.
+def plain(compute):
+    op = getattr(compute, "__self__", None)
+    return op is not None and getattr(compute, "__func__", None) is getattr(
+        type(op), "compute", None)
+
+
+# `Shape` stands in for a static value while compiling: it has the value's
+# shape and dtype, and refuses everything that would need the numbers
+# themselves. Whatever a check or an op manages to compute from stand-ins
+# alone (and constants) depends only on shapes and dtypes, and so comes
+# out the same in every run.
+class Shape:
+    def __init__(self, value):
+        self.shape, self.dtype = np.shape(value), np.result_type(value)
+        self.ndim, self.size = len(self.shape), math.prod(self.shape)
+
+    def refuse(self, *args, **kwargs):
+        raise TypeError("only the shape and dtype are known")
+
+    __array__ = __bool__ = __eq__ = __ne__ = __len__ = __iter__ = refuse
+    __float__ = __int__ = __index__ = __getitem__ = refuse
+    __hash__ = None
+
+
+# ## Reading an op's compute
+#
+# `template` reads a `compute` method's source and keeps it if it has the
+# shape the compiler can copy: checks of the form `if test: raise ...`,
+# assignments to plain names, and a final `return`. Any other shape (a loop,
+# an early return, a nested function) and the op is called instead.
+@cache
+def template(function):
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return None
+    if not isinstance(tree, ast.FunctionDef) or tree.decorator_list:
+        return None
+    args = tree.args
+    if (args.posonlyargs or args.kwonlyargs or args.kwarg or args.defaults
+            or function.__code__.co_freevars):
+        return None
+    body = tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value,
+                                                             ast.Constant):
+        body = body[1:]  # a docstring
+    if not body or not isinstance(body[-1], ast.Return):
+        return None
+    for statement in body[:-1]:
+        check = (isinstance(statement, ast.If) and not statement.orelse
+                 and len(statement.body) == 1
+                 and isinstance(statement.body[0], ast.Raise))
+        if not check and not assignment(statement):
+            return None
+    scoped = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+              ast.GeneratorExp, ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await,
+              ast.Global, ast.Nonlocal)
+    if any(isinstance(node, scoped) for node in ast.walk(tree)):
+        return None
+    params = [a.arg for a in args.args]
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    if args.vararg and args.vararg.arg in names:
+        return None
+    assigned = {n.id for s in body[:-1] if isinstance(s, ast.Assign)
+                for n in ast.walk(s.targets[0]) if isinstance(n, ast.Name)}
+    # Each op gets its own copy of the lines, unpickled: much quicker than
+    # copying the tree node by node.
+    free = names - {*params, *assigned}
+    return params, body, assigned, free, pickle.dumps(body)
+
+
+# An assignment to a name, or to a tuple of names (`x, y = ...`).
+def assignment(statement):
+    if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+        return False
+    target = statement.targets[0]
+    names = target.elts if isinstance(target, ast.Tuple) else [target]
+    return all(isinstance(n, ast.Name) for n in names)
+
+
+# The ufunc that each Python operator calls on arrays. (Not `**`: NumPy
+# computes `x ** 2` as `x * x` and `x ** 0.5` as a square root, which a call
+# of `np.power` would not.)
+OPERATORS = {
+    ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply,
+    ast.Div: np.true_divide, ast.FloorDiv: np.floor_divide,
+    ast.Mod: np.remainder, ast.USub: np.negative, ast.UAdd: np.positive,
+}
+
+
+# ## Writing the function
+#
+# `Writer` goes through the plan's steps in order and writes the lines. It
+# names every value after its tensor's kind (`dot_9`), and keeps in
+# `namespace` everything the lines refer to that was fixed while compiling.
+#
+# The function it writes reads the variables under the session's lock
+# (a variable read for the first time gets its initial value, kept in
+# `first` until the end, as in the walk), runs the steps, and writes the
+# assigned values and first reads under the lock again.
+class Writer:
+    def __init__(self, compiler, plan, examples, tensors, fed, kind):
+        sess = compiler.sess
+        constants, variables, steps, assigns = plan
+        self.examples = examples
+        self.constant = dict(constants)
+        self.namespace = {"np": np, "lock": sess.lock, "state": sess.state,
+                          "fetched": session.fetched, "rebuild": session.rebuild,
+                          "walk": compiler.walk, "feed_value": sess.feed_value,
+                          "sess": sess, "VARIABLES": tuple(variables)}
+        self.names = {}
+        self.lines = []
+
+        for t in sorted(fed, key=lambda t: t.number):
+            name = self.name(t)
+            tensor = self.hoist(name.upper(), t)
+            self.lines.append(f"{name} = feed_value({tensor}, feed_dict[{tensor}])")
+        if variables:
+            tensors_read = [self.hoist(self.name(t).upper(), t) for t in variables]
+            names = ", ".join(self.name(t) for t in variables)
+            self.lines += ["first = None", "lock.acquire()", "try:"]
+            self.lines += [f"    {self.name(t)} = state[{tensor}]"
+                           for t, tensor in zip(variables, tensors_read)]
+            self.lines += [
+                "except KeyError:",
+                "    first = {t: np.asarray(t.initial_value)",
+                "             for t in VARIABLES if t not in state}",
+                f"    {names}{',' if len(variables) == 1 else ''} = "
+                "[state.get(t, first.get(t)) for t in VARIABLES]",
+                "finally:",
+                "    lock.release()",
+            ]
+        steps = [(c, i, o) for c, i, o in steps if not self.fold(c, i, o)]
+        self.inlined = {o: self.inlinable(c, i) for c, i, o in steps}
+        self.buffers = Buffers(self, steps, tensors, fed, assigns)
+        for index, (compute, inputs, output) in enumerate(steps):
+            self.step(index, compute, inputs, output)
+
+        if variables or assigns:
+            self.lines += ["lock.acquire()", "try:"]
+        if variables:
+            self.lines += ["    if first:",
+                           "        for t, value in first.items():",
+                           "            state.setdefault(t, value)"]
+        for t, output in assigns:
+            self.lines.append(f"    state[{self.hoist(self.name(t).upper(), t)}] = "
+                              f"{self.value(output)}")
+        if variables or assigns:
+            self.lines += ["finally:", "    lock.release()"]
+        results = [self.result(t) for t in tensors]
+        if kind == "tensor":
+            self.lines.append(f"return {results[0]}")
+        elif kind == "list":
+            self.lines.append(f"return [{', '.join(results)}]")
+        elif kind == "tuple":
+            self.lines.append(f"return ({''.join(r + ', ' for r in results)})")
+        else:
+            values = ", ".join(results)
+            self.lines.append(f"return rebuild(fetches, iter([{values}]))")
+
+        body = "\n".join("        " + line for line in self.lines)
+        if self.buffers.count:
+            self.namespace["busy"] = threading.Lock()
+            self.source = (
+                "def run(fetches, feed_dict):\n"
+                "    if not busy.acquire(False):\n"
+                "        return walk(fetches, feed_dict)\n"
+                "    try:\n"
+                f"{body}\n"
+                "    except Exception:\n"
+                "        return walk(fetches, feed_dict)\n"
+                "    finally:\n"
+                "        busy.release()\n")
+        else:
+            self.source = (
+                "def run(fetches, feed_dict):\n"
+                "    try:\n"
+                f"{body}\n"
+                "    except Exception:\n"
+                "        return walk(fetches, feed_dict)\n")
+
+    # A tensor's name in the code: its kind, numbered in the order the code
+    # first mentions it (`dot_4`), not by its number in the graph (`dot#5`):
+    # Python keeps every name it has ever compiled, and a program that
+    # compiles plan after plan of new tensors would pile up new names.
+    def name(self, t):
+        if t not in self.names:
+            kind = re.sub(r"#\d+$", "", repr(t))
+            self.names[t] = f"{kind}_{len(self.names)}"
+        return self.names[t]
+
+    # `hoist` puts a compile-time object into the namespace under a name.
+    def hoist(self, name, value):
+        self.namespace[name] = value
+        return name
+
+    # How the code reads a value: a constant is written as itself when it
+    # is a plain number, and hoisted otherwise; a computed value by name.
+    def value(self, t):
+        if t in self.constant:
+            value = self.constant[t]
+            if type(value) in (int, float, bool) and math.isfinite(value):
+                return repr(value)
+            return self.hoist(self.name(t).upper(), value)
+        return self.name(t)
+
+    # A fetched value is handed over as `fetched` (session.py) makes it: a
+    # copy. A NumPy scalar, such as a loss, cannot change, and needs none.
+    def result(self, t):
+        if t in self.constant and self.constant[t] is None:
+            return "None"
+        example = self.examples.get(t)
+        if isinstance(example, np.generic) and not isinstance(example, np.void):
+            if t not in self.constant:
+                return self.value(t)
+        return f"fetched({self.value(t)})"
+
+    # ## One step
+    #
+    # First, folding: if the op's `compute` runs on constants and
+    # stand-ins for its static inputs, its value depends on nothing that
+    # changes, and becomes a constant. (This assumes what every op here
+    # does: that `compute` is a function of its inputs.)
+    def fold(self, compute, inputs, output):
+        if not plain(compute) or not all(x in self.examples for x in inputs):
+            return False
+        try:
+            value = compute(None, *[self.stand_in(x) for x in inputs])
+        except Exception:
+            return False
+        array = isinstance(value, np.ndarray | np.generic) and value.dtype != object
+        number = type(value) in (int, float, bool, complex)
+        if not (value is None or array or number):
+            return False
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+        self.constant[output] = value
+        self.lines.append(f"# {self.name(output)}: computed once, when compiling")
+        return True
+
+    # Otherwise the op is inlined if its compute has the right shape and its
+    # module's names mean the same here, and called if not.
+    def inlinable(self, compute, inputs):
+        found = template(compute.__func__) if plain(compute) else None
+        if found is None or len(found[0]) - 2 > len(inputs):
+            return None
+        function = compute.__func__
+        for name in found[3]:
+            value = function.__globals__.get(name, missing)
+            if value is missing:
+                value = getattr(builtins, name, missing)
+            if value is missing or self.namespace.setdefault(name,
+                                                             value) is not value:
+                return None  # (a name that means something else here)
+        return found
+
+    # A step is written inlined, or as a call of the op's `compute`, hoisted.
+    def step(self, index, compute, inputs, output):
+        found = self.inlined[output]
+        if found is not None:
+            self.inline(index, compute, found, inputs, output)
+        else:
+            function = self.hoist(self.name(output).upper(), compute)
+            args = "".join(", " + self.value(x) for x in inputs)
+            self.lines.append(f"{self.name(output)} = {function}(sess{args})")
+        self.buffers.release(index)
+
+    # What an input is while folding: its value if constant, else a stand-in.
+    def stand_in(self, t):
+        return self.constant[t] if t in self.constant else Shape(self.examples[t])
+
+    # ## Inlining
+    #
+    # The compute's parameters are bound: `self` to the op, `sess` to the
+    # session, the rest to the inputs. The names its lines read from its
+    # module (`np`, say) must mean the same here, or the op is called.
+    def inline(self, index, compute, found, inputs, output):
+        params, _, assigned, _, pickled = found
+        function = compute.__func__
+        number = self.name(output).rsplit("_", 1)[1]
+        bound = {params[0]: self.hoist(self.name(output).upper() + "_OP", output.op),
+                 params[1]: "sess"}
+        inputs_of = dict(zip(params[2:], inputs))
+        for param, x in inputs_of.items():
+            bound[param] = self.value(x)
+        static = {p: x for p, x in inputs_of.items() if x in self.examples}
+        rewrite = Rewrite(self, bound, inputs_of, static, function)
+        body = pickle.loads(pickled)
+        if not assigned:
+            result = body[-1].value
+            self.buffers.place(index, output, result, rewrite, function, static)
+        lines = []
+        # The lines are copied in order, so that a name assigned in one
+        # (the op's own locals, suffixed with its number) is read as such by
+        # the lines after it.
+        for statement in body:
+            if isinstance(statement, ast.If):
+                if not self.decided(function, statement, inputs_of, assigned):
+                    lines.append(ast.unparse(rewrite.visit(statement)))
+            elif isinstance(statement, ast.Assign):
+                statement.value = rewrite.visit(statement.value)
+                for n in ast.walk(statement.targets[0]):
+                    if isinstance(n, ast.Name):
+                        rewrite.local(n.id, f"{n.id}{number}")
+                        n.id = f"{n.id}{number}"
+                lines.append(ast.unparse(statement))
+            else:
+                result = rewrite.visit(statement.value or ast.Constant(None))
+                lines.append(f"{self.name(output)} = {ast.unparse(result)}")
+        self.lines += "\n".join(lines).splitlines()
+
+    # A check is decided here if its test, evaluated on constants and
+    # stand-ins, comes out false: it reads only what cannot change.
+    def decided(self, function, statement, inputs_of, assigned):
+        if not all(x in self.examples for x in inputs_of.values()):
+            return False
+        if any(isinstance(n, ast.Name) and n.id in assigned
+               for n in ast.walk(statement.test)):
+            return False
+        local = {p: self.stand_in(x) for p, x in inputs_of.items()}
+        try:
+            test = eval(compile(ast.Expression(statement.test), "<check>", "eval"),
+                        function.__globals__, local)
+            return test is False or (type(test) in (np.bool_, bool) and not test)
+        except Exception:
+            return False
+
+
+# (A marker for a name found nowhere.)
+missing = object()
+
+
+# `Rewrite` copies a compute's lines with the names bound, and makes the two
+# changes that need the examples.
+class Rewrite(ast.NodeTransformer):
+    def __init__(self, writer, bound, inputs_of, static, function):
+        self.writer, self.bound, self.inputs_of, self.static = (
+            writer, bound, inputs_of, static)
+        self.function = function
+        self.out = {}
+        self.known = {bound[p]: writer.examples[x] for p, x in static.items()
+                      if bound[p].isidentifier()}
+
+    # After `b = ...`, `b` is the op's local, no longer its input.
+    def local(self, name, text):
+        self.bound[name] = text
+        self.inputs_of.pop(name, None)
+        self.static.pop(name, None)
+
+    # A parameter becomes the name of its input's value, or the number a
+    # constant input holds.
+    def visit_Name(self, node):
+        if node.id not in self.bound:
+            return node
+        text = self.bound[node.id]
+        if text[:1].isdigit() or text[:1] == "-" or text in ("True", "False"):
+            return ast.Constant(ast.literal_eval(text))
+        return ast.Name(text, node.ctx)
+
+    # `x.shape`, `x.size`, `x.ndim` and `x.dtype` of a static value are
+    # known now: they are written in as constants.
+    def visit_Attribute(self, node):
+        if (isinstance(node.value, ast.Name) and node.value.id in self.static
+                and node.attr in ("shape", "size", "ndim", "dtype")):
+            t = self.static[node.value.id]
+            example = self.writer.examples[t]
+            if t not in self.writer.constant and isinstance(example, np.ndarray
+                                                              | np.generic):
+                value = getattr(example, node.attr)
+                if isinstance(value, np.dtype):
+                    name = value.name.upper()
+                    if self.writer.namespace.setdefault(name, value) == value:
+                        return ast.Name(name, ast.Load())
+                    return self.generic_visit(node)
+                return ast.Constant(value) if type(value) is int else ast.parse(
+                    repr(value), mode="eval").body
+        # An op's attributes (`self.axis`) were fixed when it was built: a
+        # plain one is written in as a constant.
+        if isinstance(node.value, ast.Name) and node.value.id in self.bound:
+            op = self.writer.namespace.get(self.bound[node.value.id])
+            value = getattr(op, node.attr, missing) if op is not None else missing
+            if value is None or type(value) in (bool, int) or (
+                    type(value) is tuple and all(type(v) is int for v in value)):
+                return ast.Constant(value)
+        # `np.exp` is looked up once, here, and named `np_exp`.
+        if isinstance(node.value, ast.Name) and node.value.id not in self.bound:
+            module = self.function.__globals__.get(node.value.id)
+            if inspect.ismodule(module) and hasattr(module, node.attr):
+                name = f"{node.value.id}_{node.attr}"
+                value = getattr(module, node.attr)
+                if self.writer.namespace.setdefault(name, value) is value:
+                    return ast.Name(name, ast.Load())
+        return self.generic_visit(node)
+
+    # An operation chosen for a buffer becomes a ufunc call writing into it.
+    def into(self, node, operands):
+        buffer = self.out.get(id(node))
+        if buffer is None:
+            return node
+        ufunc = ufunc_of(node, self.function)
+        name = self.writer.hoist(f"np_{ufunc.__name__}", ufunc)
+        out = ast.keyword("out", ast.Name(buffer, ast.Load()))
+        return ast.Call(ast.Name(name, ast.Load()), operands, [out])
+
+    # `-x` may be written into a buffer; so may a ufunc call, `np.exp(x)`,
+    # whose number arguments are typed as in `visit_BinOp` below.
+    def visit_UnaryOp(self, node):
+        node = self.generic_visit(node)
+        return self.into(node, [node.operand])
+
+    def visit_Call(self, node):
+        key, ufunc = id(node), ufunc_of(node, self.function)
+        node = self.generic_visit(node)
+        if ufunc is not None:
+            node.args = [self.typed(a, node.args) or a for a in node.args]
+        if key in self.out:
+            out = ast.Name(self.out[key], ast.Load())
+            node.keywords.append(ast.keyword("out", out))
+        return node
+
+    # A Python number meeting a static float array in arithmetic is given
+    # the array's dtype now, as NumPy would on every call.
+    def visit_BinOp(self, node):
+        node = self.generic_visit(node)
+        if type(node.op) in OPERATORS:
+            operands = [node.left, node.right]
+            node.left, node.right = [self.typed(a, operands) or a for a in operands]
+        return self.into(node, [node.left, node.right])
+
+    def typed(self, number, operands):
+        if not isinstance(number, ast.Constant):
+            return None
+        if type(number.value) not in (int, float):
+            return None
+        for other in operands:
+            if other is number:
+                continue
+            try:
+                expression = ast.fix_missing_locations(ast.Expression(other))
+                example = eval(compile(expression, "<operand>", "eval"),
+                               self.writer.namespace, self.known)
+            except Exception:
+                continue
+            if type(example) is np.ndarray and example.dtype.kind in "fc":
+                dtype = example.dtype
+                spelled = re.sub(r"\W", "_", repr(number.value))
+                name = f"{dtype.name.upper()}_{spelled}"
+                array = np.asarray(number.value, dtype)
+                array.flags.writeable = False
+                if self.writer.namespace.setdefault(name, array).dtype == dtype:
+                    return ast.Name(name, ast.Load())
+        return None
+
+
+# ## Buffers
+#
+# NumPy makes a new array for every result. For an array of 16 numbers
+# that costs about as much as the arithmetic, so the compiled code writes
+# results into arrays it keeps, passing them as the ufunc's `out`. That is
+# safe under one rule: **a buffer holds only a value that nothing can
+# still see when the buffer is written again**. So a value gets a buffer
+# only if
+#
+# - it is static (no feed can change it), so its shape and dtype, and the
+#   buffer's, are the same in every run;
+# - it is not fetched, fed or assigned, nor kept in any other way: every
+#   op that reads it is one whose result is a new array (an operator or a
+#   ufunc call), never the value itself or a view of it, as `transpose`
+#   and `assign` may return;
+# - its buffer is handed to another value only after the last op that
+#   reads it has run, and never to that op's own result.
+#
+# A compiled function with buffers is therefore run by one thread at a
+# time; a second thread meanwhile walks the plan.
+class Buffers:
+    def __init__(self, writer, steps, tensors, fed, assigns):
+        self.writer = writer
+        self.free, self.held, self.scratch = {}, {}, {}
+        self.count = 0
+        fresh = {o for c, i, o in steps
+                 if writer.inlined[o] and spine(writer.inlined[o][1][-1].value,
+                                                c.__func__)}
+        self.last_use, readers = {}, {}
+        for index, (_, inputs, output) in enumerate(steps):
+            for x in inputs:
+                self.last_use[x] = index
+                readers.setdefault(x, set()).add(output)
+        kept = {*tensors, *fed, *(t for t, _ in assigns), *(o for _, o in assigns)}
+        self.wanted = set()
+        for index, (_, _, output) in enumerate(steps):
+            example = writer.examples.get(output)
+            if (output in fresh and type(example) is np.ndarray and example.ndim
+                    and example.dtype.kind in "biufc"
+                    and output.shape == example.shape and output not in kept
+                    and all(r in fresh or apart(writer.examples, r, output)
+                            for r in readers.get(output, ()))):
+                self.wanted.add(output)
+                self.last_use.setdefault(output, index)
+
+    # A free buffer of the right shape and dtype, or a new one.
+    def take(self, example):
+        key = (example.shape, example.dtype)
+        if self.free.get(key):
+            return self.free[key].pop()
+        self.count += 1
+        array = np.empty(example.shape, example.dtype)
+        return self.writer.hoist(f"BUFFER_{self.count}", array)
+
+    # `place` chooses buffers for the operations of one inlined step: its
+    # result, and the chain of operations inside it whose results have
+    # the same shape and dtype (`-x`, `logaddexp(0, ·)`, `-·` in sigmoid).
+    # Inside an op whose result cannot have a buffer, that chain still can.
+    def place(self, index, output, node, rewrite, function, static):
+        nodes = spine(node, function) if node is not None else []
+        example = self.writer.examples.get(output)
+        if not nodes or type(example) is not np.ndarray or len(static) < len(
+                rewrite.inputs_of):
+            return
+        if output in self.wanted:
+            buffer = self.held[output] = self.take(example)
+            rewrite.out[id(nodes[0])] = buffer
+        else:
+            buffer = None
+        env = {p: self.writer.examples[x] for p, x in static.items()}
+        for inner in nodes[1:]:
+            try:
+                value = eval(compile(ast.Expression(inner), "<part>", "eval"),
+                             function.__globals__, env)
+            except Exception:
+                break
+            if type(value) is not np.ndarray or (value.shape, value.dtype) != (
+                    example.shape, example.dtype):
+                break
+            if buffer is None:
+                buffer = self.scratch[index] = self.take(example)
+            rewrite.out[id(inner)] = buffer
+
+    # After step `index`, the buffers of values it read for the last time
+    # (and its scratch buffer) are free again.
+    def release(self, index):
+        done = [t for t in self.held if self.last_use[t] <= index]
+        names = [self.held.pop(t) for t in done]
+        if index in self.scratch:
+            names.append(self.scratch.pop(index))
+        for name in names:
+            array = self.writer.namespace[name]
+            self.free.setdefault((array.shape, array.dtype), []).append(name)
+
+
+# An op that is not an operator or a ufunc may return its input or a view
+# of it (`transpose` does). One whose static result shares no memory with
+# its input (`dot`) returns a new array, as it will in every run.
+def apart(examples, reader, x):
+    if reader not in examples:
+        return False
+    try:
+        return not np.shares_memory(examples[reader], examples[x])
+    except Exception:
+        return False
+
+
+# The operations whose results can go into a buffer: from the top of an
+# expression down, each operation and then its first operand that is one.
+def spine(node, function):
+    nodes = []
+    while node is not None and ufunc_of(node, function) is not None:
+        nodes.append(node)
+        operands = (node.args if isinstance(node, ast.Call) else
+                    [node.operand] if isinstance(node, ast.UnaryOp) else
+                    [node.left, node.right])
+        node = next((x for x in operands if ufunc_of(x, function)), None)
+    return nodes
+
+
+# The ufunc an expression's outermost operation calls, if it calls one: an
+# arithmetic operator, or a call such as `np.exp(x)` with no keywords.
+def ufunc_of(node, function):
+    if isinstance(node, ast.BinOp | ast.UnaryOp):
+        return OPERATORS.get(type(node.op))
+    if not isinstance(node, ast.Call) or node.keywords:
+        return None
+    try:
+        value = eval(compile(ast.Expression(node.func), "<function>", "eval"),
+                     dict(function.__globals__))
+    except Exception:
+        return None
+    if (isinstance(value, np.ufunc) and value.nout == 1
+            and len(node.args) == value.nin
+            and not any(isinstance(a, ast.Starred) for a in node.args)):
+        return value
+    return None
+
+
+# Next: [eager.py](eager.html), the same ops run the way TensorFlow 2 and
+# PyTorch run them, one at a time as they are written, with a tape to
+# differentiate them.
