@@ -29,16 +29,16 @@
 #     dot_9 = np_dot(variable_1, variable_0)
 #     sigmoid_10 = np_exp(np_negative(
 #         np_logaddexp(FLOAT64_0_0,
-#             np_negative(dot_9, out=BUFFER_1),
-#             out=BUFFER_1),
-#         out=BUFFER_1))
+#             np_negative(dot_9, BUFFER_1),
+#             BUFFER_1),
+#         BUFFER_1))
 #     ...
 #     sub_13 = np_subtract(transpose_8,
-#         sigmoid_12, out=BUFFER_3)
+#         sigmoid_12, BUFFER_3)
 #     mul_14 = np_multiply(FLOAT64_2, sub_13,
-#         out=BUFFER_4)
+#         BUFFER_4)
 #     square_15 = np_square(sub_13,
-#         out=BUFFER_5)
+#         BUFFER_5)
 #     total16 = square_15.sum(None,
 #         keepdims=False)
 #     mean_16 = total16 / (4 // total16.size)
@@ -577,6 +577,16 @@ class Writer:
 missing = object()
 
 
+# A ufunc takes its output array as one more argument: positionally, which
+# NumPy parses fastest, except for `maximum` and `minimum`, which NumPy
+# wants given `out=` by name (a third positional argument is deprecated).
+def with_out(ufunc, operands, buffer):
+    out = ast.Name(buffer, ast.Load())
+    if ufunc in (np.maximum, np.minimum):
+        return list(operands), [ast.keyword("out", out)]
+    return [*operands, out], []
+
+
 # `Rewrite` copies a compute's lines with the names bound, and makes the two
 # changes that need the examples.
 class Rewrite(ast.NodeTransformer):
@@ -646,8 +656,8 @@ class Rewrite(ast.NodeTransformer):
             return node
         ufunc = ufunc_of(node, self.function)
         name = self.writer.hoist(f"np_{ufunc.__name__}", ufunc)
-        out = ast.keyword("out", ast.Name(buffer, ast.Load()))
-        return ast.Call(ast.Name(name, ast.Load()), operands, [out])
+        args, keywords = with_out(ufunc, operands, buffer)
+        return ast.Call(ast.Name(name, ast.Load()), args, keywords)
 
     # `-x` may be written into a buffer; so may a ufunc call, `np.exp(x)`,
     # whose number arguments are typed as in `visit_BinOp` below.
@@ -658,12 +668,28 @@ class Rewrite(ast.NodeTransformer):
     def visit_Call(self, node):
         key, ufunc = id(node), ufunc_of(node, self.function)
         node = self.generic_visit(node)
+        if self.needless_cast(node):
+            return node.args[0]
         if ufunc is not None:
             node.args = [self.typed(a, node.args) or a for a in node.args]
         if key in self.out:
-            out = ast.Name(self.out[key], ast.Load())
-            node.keywords.append(ast.keyword("out", out))
+            node.args, keywords = with_out(ufunc, node.args, self.out[key])
+            node.keywords += keywords
         return node
+
+    # `np.asarray(b, dtype)` of a static array that already has that dtype
+    # (assign's cast, as a rule) returns `b` itself in every run: it is
+    # left out. (`b` keeps no buffer: the trial run saw the op return it.)
+    def needless_cast(self, node):
+        namespace = self.writer.namespace
+        func = namespace.get(getattr(node.func, "id", None))
+        if func is not np.asarray or len(node.args) != 2 or node.keywords:
+            return False
+        value, dtype = node.args
+        example = self.known.get(getattr(value, "id", None))
+        wanted = namespace.get(getattr(dtype, "id", None))
+        return (type(example) is np.ndarray and isinstance(wanted, np.dtype)
+                and example.dtype == wanted)
 
     # A Python number meeting a static float array in arithmetic is given
     # the array's dtype now, as NumPy would on every call.

@@ -71,6 +71,20 @@ def test_the_code_can_be_printed_and_reads_like_the_model():
     assert "BUFFER_" in source
     # dot's and assign's checks read only shapes and dtypes: decided once.
     assert "raise" not in source
+    # The new weights are float64 already: assign's cast is left out.
+    assert "np_asarray(" not in source
+
+
+def test_assign_still_casts_a_value_of_another_dtype(compile_at_once):
+    graph = Graph()
+    w = graph.tensor(np.zeros(3, np.float32))
+    step = graph.assign(w, w + np.ones(3))  # float64 + float32 is float64
+    sess = Session(graph, compile=True)
+    for _ in range(3):
+        sess.run(step)
+    assert "np_asarray(" in sess.compiler.source(step)
+    assert sess.state[w].dtype == np.float32
+    np.testing.assert_array_equal(sess.run(w), [3.0, 3.0, 3.0])
 
 
 def test_an_op_the_compiler_cannot_inline_is_called(compile_at_once):
