@@ -75,8 +75,9 @@
 #    names put in for its parameters, so the op costs no call. The op's
 #    class stays the one place its arithmetic is written; any other op is
 #    called, so ops this page has never heard of work too.
-# 3. **Deciding early what is already decided.** A value that depends on
-#    no feed has the same shape and dtype in every run. So a check that
+# 3. **Deciding early what is already decided.** Every value has the
+#    same shape and dtype in every run the code serves (the code checks
+#    the feeds' on entry, and walks the plan for others). So a check that
 #    reads only shapes and dtypes (`dot`'s "two matrices", `assign`'s
 #    "same shape, castable dtype") is made once, here, and an op that reads
 #    only shapes and constants (the seed `broadcast_to(1.0, loss)`, mean's
@@ -158,7 +159,7 @@ class Compiler:
         entry["runs"] += 1
         kind = shape_of_fetch(fetches)
         if kind not in entry and entry["runs"] > self.runs_before_compiling:
-            entry[kind] = self.compile(tensors, fed, kind)
+            entry[kind] = self.compile(tensors, fed, kind, feed_dict)
         if not entry.get(kind):
             return self.walk(fetches, feed_dict)
         if kind != "other":
@@ -167,17 +168,17 @@ class Compiler:
             self.ready[quick_key(fetches, feed_dict)] = entry[kind]
         return entry[kind](fetches, feed_dict)
 
-    # Compiling runs the plan once more, without writing anything, to see
-    # the shapes and dtypes of the values that no feed changes. A plan that
+    # Compiling runs the plan once more, with this run's feeds and without
+    # writing anything, to see the shapes and dtypes of its values. A plan that
     # fails there, or that the compiler cannot write, is left to the walk.
     # (The tests set `strict`, so that a plan the compiler fails to write
     # fails them.)
     strict = False
 
-    def compile(self, tensors, fed, kind):
+    def compile(self, tensors, fed, kind, feed_dict=None):
         plan = self.sess.planned(tensors, fed)
         try:
-            examples = try_out(self.sess, plan, fed)
+            examples = try_out(self.sess, plan, feed_dict or {})
         except Exception:
             return None
         try:
@@ -195,7 +196,7 @@ class Compiler:
         tensors = tuple(session.flatten(fetches))
         fed = frozenset(feed_dict or {})
         plan = self.sess.planned(tensors, fed)
-        examples = try_out(self.sess, plan, fed)
+        examples = try_out(self.sess, plan, feed_dict or {})
         kind = shape_of_fetch(fetches)
         return Writer(self, plan, examples, tensors, fed, kind).source
 
@@ -222,18 +223,25 @@ def shape_of_fetch(fetches):
 
 # ## What does not change from run to run
 #
-# A value is *static* if no feed can change it: a constant, a variable that
-# is not fed, or the output of an op whose inputs are all static. A static
-# value's contents change from run to run (a variable is assigned), but
-# its type, shape and dtype do not: a variable's are fixed by its initial
-# value (assign keeps them), a constant's by itself, and an op's follow
-# from its inputs' by NumPy's rules. `try_out` computes one example of
-# each static value, from the current state, without changing it.
-def try_out(sess, plan, fed):
+# A value is *static* if its type, shape and dtype are the same in every
+# run: a constant, a variable, a fed value, or the output of an op whose
+# inputs are all static. A static value's contents change from run to run
+# (a variable is assigned, a new batch is fed), but its type, shape and
+# dtype do not: a variable's are fixed by its initial value (assign keeps
+# them), a constant's by itself, an op's follow from its inputs' by
+# NumPy's rules, and a fed value's are checked. The compiled function is
+# made for the shapes and dtypes fed in the run that compiled it, as
+# `jax.jit` and `tf.function` specialise on theirs; a run that feeds
+# others walks the plan instead. `try_out` computes one example of each
+# static value, from the current state and the feeds of that run, without
+# changing anything.
+def try_out(sess, plan, feed_dict):
     constants, variables, steps, _ = plan
     examples = dict(constants)
+    for t, value in feed_dict.items():
+        examples[t] = sess.feed_value(t, value)
     for t in variables:
-        if t not in fed:
+        if t not in feed_dict:
             value = sess.state.get(t)
             examples[t] = np.asarray(t.initial_value) if value is None else value
     for compute, inputs, output in steps:
@@ -362,6 +370,11 @@ class Writer:
             name = self.name(t)
             tensor = self.hoist(name.upper(), t)
             self.lines.append(f"{name} = feed_value({tensor}, feed_dict[{tensor}])")
+            if t in examples:
+                example = examples[t]
+                dtype = self.hoist(example.dtype.name.upper(), example.dtype)
+                test = f"{name}.shape != {example.shape} or {name}.dtype != {dtype}"
+                self.lines += [f"if {test}:", "    return walk(fetches, feed_dict)"]
         if variables:
             tensors_read = [self.hoist(self.name(t).upper(), t) for t in variables]
             names = ", ".join(self.name(t) for t in variables)
@@ -734,8 +747,8 @@ class Rewrite(ast.NodeTransformer):
 # still see when the buffer is written again**. So a value gets a buffer
 # only if
 #
-# - it is static (no feed can change it), so its shape and dtype, and the
-#   buffer's, are the same in every run;
+# - it is static, so its shape and dtype, and the buffer's, are the same
+#   in every run that uses the buffer;
 # - it is not fetched, fed or assigned, nor kept in any other way: every
 #   op that reads it is one whose result is a new array (an operator or a
 #   ufunc call), never the value itself or a view of it, as `transpose`

@@ -186,3 +186,23 @@ def test_threads_running_one_compiled_plan_get_their_own_values(compile_at_once,
         sys.setswitchinterval(0.005)
     assert "BUFFER_" in sess.compiler.source(out, {p: 0.0})
     assert not errors
+
+
+def test_a_plan_is_compiled_for_the_shapes_and_dtypes_fed_and_walks_for_others(
+        compile_at_once):
+    graph = Graph()
+    p, w = graph.tensor(), graph.tensor(np.ones((3, 2)))
+    loss = graph.mean(graph.sigmoid(graph.dot(p, w)))
+    (grad,) = graph.gradients(loss, w)
+    step = graph.assign(w, w - grad)
+    compiled, walked = Session(graph, compile=True), Session(graph, compile=False)
+    batches = [np.ones((4, 3)), np.full((2, 3), 0.5), np.ones((4, 3), np.float32),
+               np.arange(12.0).reshape(4, 3)]
+    source = compiled.compiler.source([step, loss], {p: batches[0]})
+    assert "placeholder_0.shape != (4, 3)" in source
+    for batch in batches:
+        got, expected = compiled.run([step, loss], {p: batch}), walked.run(
+            [step, loss], {p: batch})
+        np.testing.assert_array_equal(got[0], expected[0])
+        assert got[1] == expected[1] and type(got[1]) is type(expected[1])
+    np.testing.assert_array_equal(compiled.state[w], walked.state[w])
