@@ -8,6 +8,7 @@ behaviour that replaced it.
 import collections
 import gc
 import re
+import sys
 import threading
 import tracemalloc
 
@@ -170,9 +171,21 @@ def test_check_gradients_in_float32_on_a_composed_expression(placeholders):
 
 
 # ## 4. Concurrent runs
+#
+# Python switches threads every 5 ms by default, rarely in the middle of a
+# run this small; a switch every microsecond makes the races (a run's
+# writes landing on the other thread's staging area) happen at once.
 
 
-def test_two_threads_on_disjoint_variables_lose_no_update():
+@pytest.fixture
+def frequent_switches():
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)
+
+
+def test_two_threads_on_disjoint_variables_lose_no_update(frequent_switches):
     graph = Graph()
     counters = [graph.tensor(0.0), graph.tensor(0.0)]
     steps = [graph.assign(c, c + 1) for c in counters]
@@ -190,7 +203,7 @@ def test_two_threads_on_disjoint_variables_lose_no_update():
     assert sess.run(counters) == [200.0, 200.0]
 
 
-def test_a_thread_whose_runs_fail_writes_nothing():
+def test_a_thread_whose_runs_fail_writes_nothing(frequent_switches):
     graph = Graph()
     good, bad, p = graph.tensor(0.0), graph.tensor(0.0), graph.tensor()
     good_step = graph.assign(good, good + 1)
