@@ -44,7 +44,7 @@
 #     mean_16 = total16 / (4 // total16.size)
 #     ...
 #     sub_28 = variable_0 - dot_27
-#     assign_29 = np_asarray(sub_28, FLOAT64)
+#     assign_29 = sub_28
 #     ...
 #     lock.acquire()
 #     try:
@@ -79,7 +79,8 @@
 #    same shape and dtype in every run the code serves (the code checks
 #    the feeds' on entry, and walks the plan for others). So a check that
 #    reads only shapes and dtypes (`dot`'s "two matrices", `assign`'s
-#    "same shape, castable dtype") is made once, here, and an op that reads
+#    "same shape, castable dtype") is made once, here (and assign's cast,
+#    to the dtype its value already has, is left out), and an op that reads
 #    only shapes and constants (the seed `broadcast_to(1.0, loss)`, mean's
 #    `spread`) is computed once, here, and its value kept as a constant.
 #    A Python number meeting a float array is given that array's dtype
