@@ -119,3 +119,20 @@ UNARY = {
     "transpose": lambda x: x.graph.transpose(x),
     "mean": lambda x: x.graph.mean(x),
 }
+
+
+def walk(tensors):
+    """Every tensor that `tensors` depend on, themselves included, found
+    with a stack of our own (graphs can be deeper than Python's recursion)."""
+    seen, stack = set(), list(tensors)
+    while stack:
+        t = stack.pop()
+        if t not in seen:
+            seen.add(t)
+            stack.extend(t.op.inputs if t.op else ())
+    return seen
+
+
+def kinds_behind(*tensors):
+    """The kinds of every op the tensors depend on, one entry per op."""
+    return [t.op.kind for t in walk(tensors) if t.op is not None]

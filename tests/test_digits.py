@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import numeric_gradient
+from helpers import kinds_behind, numeric_gradient
 from sklearn.datasets import load_digits
 
 import digits
@@ -27,17 +27,6 @@ def data():
 def run():
     """One whole training run, as `python digits.py` makes it."""
     return digits.train(bar=False)
-
-
-def ops_behind(tensors):
-    """The kinds of all ops the tensors depend on."""
-    seen, stack = set(), list(tensors)
-    while stack:
-        t = stack.pop()
-        if t not in seen:
-            seen.add(t)
-            stack.extend(t.op.inputs if t.op else ())
-    return [t.op.kind for t in seen if t.op]
 
 
 # ## Data, weights, batches
@@ -97,7 +86,7 @@ def test_each_epoch_cuts_a_new_shuffle_into_batches_of_32():
 
 def test_the_backward_pass_sums_the_biases_gradients_over_the_batch():
     model = digits.build_model(digits.initial_weights())
-    kinds = ops_behind([model.train])
+    kinds = kinds_behind(model.train)
     assert kinds.count("sum_to") >= 2  # one per bias, at least
     assert "softmax_cross_entropy_with_logits" in kinds and "relu" in kinds
     assert kinds.count("assign") == 8  # a velocity and a weight per variable

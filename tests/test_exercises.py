@@ -10,23 +10,12 @@ from functools import reduce
 
 import numpy as np
 import pytest
-from helpers import check_gradients, derivative_of, numeric_gradient
+from helpers import check_gradients, derivative_of, numeric_gradient, walk
 
 import main
 from graph import Graph
 from ops import BaseOp
 from session import Session
-
-
-def walk(tensors):
-    """Every tensor that `tensors` depend on, themselves included."""
-    seen, stack = set(), list(tensors)
-    while stack:
-        t = stack.pop()
-        if t not in seen:
-            seen.add(t)
-            stack.extend(t.op.inputs if t.op else ())
-    return seen
 
 
 def kinds(tensors):

@@ -2,23 +2,10 @@
 
 import numpy as np
 import pytest
-from helpers import check_gradients
+from helpers import check_gradients, kinds_behind
 
 from graph import Graph
 from main import build_model, initial_weights
-
-
-def kinds_behind(*tensors):
-    """The kinds of every op the tensors depend on, walking back iteratively."""
-    seen, stack, kinds = set(), list(tensors), []
-    while stack:
-        t = stack.pop()
-        if t in seen or t.op is None:
-            continue
-        seen.add(t)
-        kinds.append(t.op.kind)
-        stack.extend(t.op.inputs)
-    return kinds
 
 
 def test_constants_cannot_be_assigned():
