@@ -185,7 +185,8 @@ class Session:
     # A fed value must fit the tensor's static shape, if it has one: the
     # backward pass was built for that shape, and may have left out the
     # summing back that another shape would need. It enters the run through
-    # `frozen` (tensor.py), which copies it and refuses a tensor.
+    # `frozen` (tensor.py), which copies it and refuses a tensor; a number
+    # fed becomes a 0-d array, as every fed value is an array.
     def feed_value(self, t, value):
         try:
             value = np.asarray(frozen(value))
