@@ -1,8 +1,3 @@
-# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
-# [ops](ops.html) · [session](session.html) · [compiler](compiler.html) ·
-# [eager](eager.html) · [digits](digits.html) · [tf_test](tf_test.html) ·
-# [tf_digits](tf_digits.html) · **[exercises](exercises.html)**
-#
 # # exercises.py: change the engine, and check your change
 #
 # You have now read all of it: a graph that records a computation, ops

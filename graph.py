@@ -1,8 +1,3 @@
-# [main](main.html) · **[graph](graph.html)** · [tensor](tensor.html) ·
-# [ops](ops.html) · [session](session.html) · [compiler](compiler.html) ·
-# [eager](eager.html) · [digits](digits.html) · [tf_test](tf_test.html) ·
-# [tf_digits](tf_digits.html) · [exercises](exercises.html)
-#
 # # graph.py: building the graph, and differentiating it
 #
 # A `Graph` owns tensors and the ops that connect them. Building one
@@ -23,6 +18,15 @@
 from collections import deque
 from functools import reduce
 
+from nn_ops import (
+    ExpOp,
+    LogOp,
+    LogSoftmaxOp,
+    ReluOp,
+    SoftmaxCrossEntropyWithLogitsOp,
+    SoftmaxOp,
+    StepOp,
+)
 from ops import (
     AddOp,
     AssignOp,
@@ -30,20 +34,13 @@ from ops import (
     DivOp,
     DotOp,
     ExpandOp,
-    ExpOp,
     GroupOp,
-    LogOp,
-    LogSoftmaxOp,
     MeanOp,
     MulOp,
     NegOp,
-    ReluOp,
     SigmoidOp,
-    SoftmaxCrossEntropyWithLogitsOp,
-    SoftmaxOp,
     SpreadOp,
     SquareOp,
-    StepOp,
     SubOp,
     SumOp,
     SumToOp,

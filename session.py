@@ -1,8 +1,3 @@
-# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
-# [ops](ops.html) · **[session](session.html)** · [compiler](compiler.html) ·
-# [eager](eager.html) · [digits](digits.html) · [tf_test](tf_test.html) ·
-# [tf_digits](tf_digits.html) · [exercises](exercises.html)
-#
 # # session.py: running the graph
 #
 # A `Session` evaluates the tensors of one graph. `sess.run(fetches)`
@@ -29,7 +24,6 @@ from functools import lru_cache
 
 import numpy as np
 
-import compiler
 from ops import AssignOp
 from tensor import Tensor, frozen
 
@@ -70,24 +64,13 @@ def evaluate(t, feed_dict, state, cache=None):
 # its current value, so two sessions on one graph train two independent
 # copies of the model.
 class Session:
-    # It also keeps the plans described below, at most the 64 most recently
-    # used (a throwaway fetch such as `sess.run(w * 2)` makes a plan that is
-    # never needed again), and a lock that makes each run's writes atomic.
-    #
-    # `run` below walks a plan, which is the whole idea, and slower than it
-    # need be: a plan run thousands of times is worth turning into
-    # straight-line Python code. So unless `compile=False`, a session's
-    # `run` is its compiler's, which walks a plan with the method below
-    # until the plan has run often enough to be worth compiling, and runs
-    # the compiled code from then on: [compiler.py](compiler.html).
-    def __init__(self, graph, *, compile=True):
+    # It also keeps the plans described below (the 64 most recently used),
+    # and a lock that makes each run's writes atomic.
+    def __init__(self, graph):
         self.graph = graph
         self.state = {}
         self.lock = threading.Lock()
         self.planned = lru_cache(maxsize=64)(self.plan)
-        if compile:
-            self.compiler = compiler.Compiler(self)
-            self.run = self.compiler.run
 
     # ## Planning a run
     #
@@ -240,5 +223,5 @@ def fetched(value):
     return value if value.ndim else value[()]
 
 
-# That is the whole engine. Next: [compiler.py](compiler.html), which
-# turns a plan that runs often into straight-line code.
+# That is the whole engine. Part II extends it, beginning with
+# [eager.py](eager.html): the same ops, run as they are built.

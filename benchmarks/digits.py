@@ -41,6 +41,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import digits  # noqa: E402
+from compiler import CompiledSession  # noqa: E402
 from session import Session  # noqa: E402
 
 SIZES = [32, 256]
@@ -50,7 +51,7 @@ SIZES = [32, 256]
 # warm-up) and walked (`compile=False`).
 def ours(images, labels, compile=True):
     model = digits.build_model(digits.initial_weights())
-    sess = Session(model.loss.graph, compile=compile)
+    sess = (CompiledSession if compile else Session)(model.loss.graph)
     fetches = [model.train, model.loss]
     feed = {model.images: images, model.labels: labels}
     return lambda: sess.run(fetches, feed)[1]
