@@ -39,6 +39,107 @@ def numpy_gradients(w0, w1):
     return np.mean(error**2), main.X.T @ grad_z0, h.T @ grad_z1
 
 
+# ## Exercise 0: a scalar engine, from nothing
+#
+# Graph mode in miniature: nodes that hold a number or an op, an evaluator,
+# and a `gradients` that adds new nodes to the graph, so that it can be
+# applied to its own answers. Each op is a line of `FORWARD` and a line of
+# `BACKWARD` (its vector-Jacobian product, here for one number).
+
+class Node:
+    """A variable (`value`) or the output of `op` applied to `inputs`."""
+
+    def __init__(self, value=None, op=None, inputs=()):
+        self.value, self.op, self.inputs = value, op, inputs
+
+    __add__ = __radd__ = lambda a, b: Node(op="add", inputs=(a, lift(b)))
+    __mul__ = __rmul__ = lambda a, b: Node(op="mul", inputs=(a, lift(b)))
+    __neg__ = lambda a: Node(op="neg", inputs=(a,))
+    __sub__ = lambda a, b: a + -lift(b)
+    __rsub__ = lambda a, b: lift(b) + -a
+    sigmoid = lambda a: Node(op="sigmoid", inputs=(a,))
+
+
+def lift(x):
+    return x if isinstance(x, Node) else Node(float(x))
+
+
+FORWARD = {
+    "add": lambda a, b: a + b,
+    "mul": lambda a, b: a * b,
+    "neg": lambda a: -a,
+    "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+}
+BACKWARD = {  # (the output node, its gradient) -> one gradient node per input
+    "add": lambda y, g: (g, g),
+    "mul": lambda y, g: (g * y.inputs[1], g * y.inputs[0]),
+    "neg": lambda y, g: (-g,),
+    "sigmoid": lambda y, g: (g * y * (1 - y),),
+}
+
+
+def evaluate(node, cache=None):
+    """The value of `node`, each node computed once (recursive: fine here)."""
+    cache = {} if cache is None else cache
+    if node not in cache:
+        if node.op is None:
+            cache[node] = node.value
+        else:
+            values = [evaluate(x, cache) for x in node.inputs]
+            cache[node] = FORWARD[node.op](*values)
+    return cache[node]
+
+
+def gradients(y, xs):
+    """Nodes for dy/dx, one per x (None where y does not depend on x), by
+    Kahn's algorithm: a node's gradient is passed on once all its uses have
+    sent theirs."""
+    uses, stack = {y: 0}, [y]
+    while stack:
+        for x in stack.pop().inputs:
+            if x not in uses:
+                uses[x] = 0
+                stack.append(x)
+            uses[x] += 1
+    partials, grads, queue = {y: [Node(1.0)]}, {}, [y]
+    while queue:
+        node = queue.pop()
+        grads[node] = grad = reduce(lambda a, b: a + b, partials.pop(node))
+        parts = BACKWARD[node.op](node, grad) if node.op else ()
+        for x, part in zip(node.inputs, parts):
+            partials.setdefault(x, []).append(part)
+            uses[x] -= 1
+            if uses[x] == 0:
+                queue.append(x)
+    return [grads.get(x) for x in xs]
+
+
+def test_exercise_0_scalar_gradients_match_finite_differences():
+    def f(a, b):
+        return ((a * b + a) * (b - 1)).sigmoid() * b
+
+    a, b = Node(0.3), Node(-1.2)
+    ga, gb = gradients(f(a, b), [a, b])
+    eps = 1e-6
+    for node, grad in [(a, ga), (b, gb)]:
+        value = node.value
+        node.value = value + eps
+        up = evaluate(f(a, b))
+        node.value = value - eps
+        down = evaluate(f(a, b))
+        node.value = value
+        assert evaluate(grad) == pytest.approx((up - down) / (2 * eps), rel=1e-7)
+
+
+def test_exercise_0_gradients_are_nodes_so_they_differentiate_again():
+    x, unused = Node(3.0), Node(5.0)
+    y = x * x * x
+    dy, nothing = gradients(y, [x, unused])
+    (d2y,) = gradients(dy, [x])
+    assert (evaluate(y), evaluate(dy), evaluate(d2y)) == (27.0, 27.0, 18.0)
+    assert nothing is None
+
+
 # ## Exercise 1: biases, and sum_to in the backward graph
 
 def model_with_biases(graph, w0, b0, w1, b1):
