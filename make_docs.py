@@ -80,8 +80,12 @@ def render_page(name, folder):
 
     def set_aside(match):
         block, inline = match.groups()
-        formulas.append(convert(" ".join((block or inline).split()),
-                                display="block" if block else "inline"))
+        mathml = convert(" ".join((block or inline).split()),
+                         display="block" if block else "inline")
+        # A thin space after log, exp and max, which MathML would set flush
+        # against their argument.
+        formulas.append(re.sub(r"(<mi>(?:log|exp|max)</mi>)",
+                               r'\1<mspace width="0.167em" />', mathml))
         return f"FORMULA{len(formulas) - 1}X"
 
     for section in sections:

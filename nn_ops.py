@@ -1,10 +1,12 @@
 # # nn_ops.py: the digits chapter's ops
 #
-# The XOR network of Part I needs a dozen ops. Reading handwritten digits
+# Part I's XOR network needs a dozen ops. Reading handwritten digits
 # (digits.py) needs a few more: `exp` and `log`, the rectifier `relu`, and
-# softmax with its cross-entropy. Each is a class like those of ops.py,
-# with a `compute` and a `gradient`, and `Graph` builds them with one line
-# each (`graph.relu(x)`, …), so nothing else in the engine changes.
+# softmax with its cross-entropy. Each is a class like those of
+# [ops.py](ops.html), with a `compute` and a `gradient`, and `Graph` builds
+# each with one line (`graph.relu(x)`, …): nothing else in the engine
+# changes. As there, `y` is an op's own output and `grad` the incoming
+# gradient.
 import numpy as np
 
 from ops import BaseOp
@@ -16,102 +18,101 @@ from ops import BaseOp
 # derivative. The first two are the pieces of softmax, further down; the
 # third is the hidden layer of digits.py.
 class ExpOp(BaseOp):
-    # `eˣ`, element by element.
+    # $e^x$, element by element.
     def compute(self, sess, x):
         return np.exp(x)
 
-    # `∂eˣ/∂x = eˣ`: the derivative is the op's own output `y`, already
-    # computed by the forward pass.
+    # $\frac{d}{dx} e^x = e^x$: the derivative is the op's own output.
     def gradient(self, grad):
         return [grad * self.output]
 
 
 # The natural logarithm, the inverse of `exp`.
 class LogOp(BaseOp):
-    # Defined for x > 0; `log 0` is −∞, and NumPy warns.
+    # Defined for $x > 0$; $\log 0 = -\infty$, and NumPy warns.
     def compute(self, sess, x):
         return np.log(x)
 
-    # `∂(log x)/∂x = 1/x`.
+    # $\frac{d}{dx} \log x = 1/x$.
     def gradient(self, grad):
         return [grad / self.inputs[0]]
 
 
-# The rectified linear unit, `relu(x) = max(x, 0)`, passes positive numbers
-# through and turns negative ones into 0. Most networks today use it in
+# The rectified linear unit, $\mathrm{relu}(x) = \max(x, 0)$, passes
+# positive numbers and turns negative ones into 0. Most networks use it in
 # their hidden layers instead of the sigmoid: it costs one comparison, and
-# its slope for positive x is 1 however large x grows, where the sigmoid's
-# flattens out towards 0 and passes less and less gradient back.
+# its slope for positive $x$ is 1 however large $x$ grows, where the
+# sigmoid's flattens towards 0 and passes less and less gradient back.
 class ReluOp(BaseOp):
-    # Python's 0 takes the dtype of `x` (NumPy treats plain numbers so), so a
-    # float32 input gives a float32 output.
+    # (Python's 0 takes the dtype of `x`.)
     def compute(self, sess, x):
         return np.maximum(x, 0)
 
-    # `relu'(x)` is 1 for x > 0 and 0 for x < 0: the gradient passes where
-    # the unit is on and stops where it is off. At x = 0 the graph of relu
-    # has a corner and no derivative; we take 0 there, as TensorFlow does.
+    # $\mathrm{relu}'(x)$ is 1 for $x > 0$ and 0 for $x < 0$: the gradient
+    # passes where the unit is on and stops where it is off. At the corner,
+    # $x = 0$, there is no derivative; we take 0, as TensorFlow does.
     def gradient(self, grad):
         return [grad * self.graph.step(self.inputs[0])]
 
 
-# `step(x)`, the Heaviside step function, is that slope: 1 where x > 0, 0
-# elsewhere.
+# `step(x)`, the Heaviside step function, is that slope: 1 where $x > 0$,
+# 0 elsewhere.
 class StepOp(BaseOp):
     # `np.heaviside`'s second argument is its value at 0.
     def compute(self, sess, x):
         return np.heaviside(x, 0)
 
-    # A step is flat on either side of 0, so its gradient is 0: zeros shaped
-    # like `x`. That makes relu's second derivative 0, as it is everywhere
-    # except at the corner.
+    # A step is flat on either side of 0, so its gradient is zeros shaped
+    # like `x`, and relu's second derivative is 0, as it is off the corner.
     def gradient(self, grad):
         return [self.graph.broadcast_to(0.0, self.inputs[0])]
 
 
 # ## Softmax and cross-entropy
 #
-# A classifier's last layer gives one number per class, its *logits* `z`:
-# the larger `z_k`, the more the network believes in class k. Softmax turns
-# a row of logits into probabilities, each positive, together summing to 1:
+# A classifier's last layer gives one number per class, its *logits* $z$:
+# the larger $z_k$, the more the network believes in class $k$. Softmax
+# turns a row of logits into probabilities, positive and summing to 1:
 #
-#     softmax(z)_k = e^(z_k) / Σ_j e^(z_j)
+# $$\mathrm{softmax}(z)_k = \frac{e^{z_k}}{\sum_j e^{z_j}}$$
 #
-# For logits (2, 1, 0) that is (e², e, 1) / 11.1 = (0.67, 0.24, 0.09).
+# For logits $(2, 1, 0)$ that is $(e^2, e, 1) / 11.1 = (0.67, 0.24, 0.09)$.
 #
-# Written that way it breaks on large logits: e^1000 overflows to ∞, and
-# ∞ / ∞ is NaN. The cure is a shift. Adding the same number c to every
-# logit changes nothing, since `e^(z_k + c) = e^(z_k) e^c` and the `e^c`
-# cancels between top and bottom. With c = −max(z) every exponent is at
-# most 0, so no `e^…` exceeds 1, and the largest is exactly 1, so the sum
-# lies between 1 and the number of classes.
+# Written that way it breaks on large logits: $e^{1000}$ overflows to
+# $\infty$, and $\infty / \infty$ is NaN. The cure is a shift: adding the
+# same $c$ to every logit changes nothing, since the $e^c$ in
+# $e^{z_k + c} = e^{z_k} e^c$ cancels between top and bottom. With
+# $c = -\max_j z_j$ no exponent is above 0 and the largest term is 1, so
+# the sum lies between 1 and the number of classes.
 #
-# The ops below work over the last axis of their input, so that a (batch,
-# classes) matrix of logits is handled row by row.
+# These ops work over the last axis, so a (batch, classes) matrix of
+# logits is handled row by row.
 class SoftmaxOp(BaseOp):
     # The shifted formula.
     def compute(self, sess, x):
         e = np.exp(x - x.max(-1, keepdims=True))
         return e / e.sum(-1, keepdims=True)
 
-    # With `y = softmax(z)`, `∂y_k/∂z_j = y_k (δ_kj − y_j)`, where δ_kj is 1
-    # for k = j and 0 otherwise: raising one logit raises its own
-    # probability and takes from all the others. Summed against the
-    # incoming gradient g, `∂/∂z_j = Σ_k g_k y_k (δ_kj − y_j)
-    # = y_j (g_j − Σ_k g_k y_k)`, written with the op's own output `y`.
+    # With $y = \mathrm{softmax}(z)$, $∂y_k/∂z_j = y_k (\delta_{kj} - y_j)$,
+    # where $\delta_{kj}$ is 1 for $k = j$ and 0 otherwise: raising one
+    # logit raises its own probability and takes from the others. The
+    # vector-Jacobian product with the incoming $g$ is
+    #
+    # $$\bar z_j = \sum_k g_k y_k (\delta_{kj} - y_j)
+    # = y_j \Big(g_j - \sum_k g_k y_k\Big)$$
     def gradient(self, grad):
         y = self.output
         return [y * (grad - self.graph.sum(grad * y, axis=-1, keepdims=True))]
 
 
-# The logarithm of softmax is simpler than softmax itself. With the shifted
-# logits `s = z − max(z)`,
+# The logarithm of softmax is simpler than softmax itself. With the
+# shifted logits $s = z - \max_j z_j$,
 #
-#     log softmax(z)_k = s_k − log Σ_j e^(s_j)
+# $$\log \mathrm{softmax}(z)_k = s_k - \log \sum_j e^{s_j}$$
 #
-# and since the sum is at least 1, its logarithm is finite. Taking the log
-# of a computed softmax instead fails where a probability underflows to 0:
-# `log 0` is −∞. `log_softmax` computes it for the two ops that follow.
+# and the sum is at least 1, so its logarithm is finite. The log of a
+# computed softmax fails where a probability underflows to 0, whose log is
+# $-\infty$.
 def log_softmax(x):
     shifted = x - x.max(-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
@@ -123,8 +124,10 @@ class LogSoftmaxOp(BaseOp):
     def compute(self, sess, x):
         return log_softmax(x)
 
-    # `y_k = z_k − log Σ_j e^(z_j)`, so `∂y_k/∂z_j = δ_kj − softmax(z)_j`,
-    # and the gradient is `g_j − softmax(z)_j Σ_k g_k`. Softmax is `e^y`.
+    # $y_k = z_k - \log \sum_j e^{z_j}$, so
+    # $∂y_k/∂z_j = \delta_{kj} - \mathrm{softmax}(z)_j$, and
+    # $\bar z_j = g_j - \mathrm{softmax}(z)_j \sum_k g_k$, with softmax
+    # recovered as $e^y$.
     def gradient(self, grad):
         softmax = self.graph.exp(self.output)
         return [grad - softmax * self.graph.sum(grad, axis=-1, keepdims=True)]
@@ -133,24 +136,22 @@ class LogSoftmaxOp(BaseOp):
 # ### Cross-entropy
 #
 # Training needs one number that says how wrong the predicted
-# probabilities `p = softmax(z)` are. Each example comes with *labels* `l`,
-# the probabilities it should get: usually 1 for its class and 0 for the
-# others ("one-hot"). Their cross-entropy is
+# probabilities $p = \mathrm{softmax}(z)$ are. Each example comes with
+# *labels* $q$, the probabilities it should get: usually 1 for its class
+# and 0 for the others ("one-hot"). Their cross-entropy is
 #
-#     loss = −Σ_k l_k log p_k
+# $$H(q, p) = -\sum_k q_k \log p_k$$
 #
-# which for one-hot labels is `−log p_right`: 0 when the network gives the
-# right class probability 1, and growing without bound as that
-# probability falls towards 0. With p = (0.67, 0.24, 0.09) from above and
-# the right class first, the loss is −log 0.67 = 0.41; were it the third,
-# −log 0.09 = 2.41.
+# which for one-hot labels is $-\log p_\text{right}$: 0 when the right
+# class gets probability 1, growing without bound as it falls towards 0.
+# With $p = (0.67, 0.24, 0.09)$ and the first class right, the loss is
+# $-\log 0.67 = 0.41$; were the third right, $-\log 0.09 = 2.41$.
 #
-# `softmax_cross_entropy_with_logits(labels=l, logits=z)`, named as in
-# TensorFlow, fuses softmax and cross-entropy into one op, working from the
-# logits through `log_softmax`. The fused op never forms p, so it stays
-# exact where `log(softmax(z))` gives −∞, or NaN (the digits chapter
-# draws the difference). It computes one loss per row: for (batch,
-# classes) logits, a vector of `batch` losses, which a `mean` then averages.
+# `softmax_cross_entropy_with_logits(labels=q, logits=z)`, as TensorFlow
+# names it, fuses the two into one op working from the logits through
+# `log_softmax`. It never forms $p$, so it stays exact where
+# `log(softmax(z))` gives $-\infty$ or NaN (the digits chapter draws the
+# difference). It gives one loss per row, which a `mean` then averages.
 class SoftmaxCrossEntropyWithLogitsOp(BaseOp):
     # A placeholder's shape is checked only now, at run time.
     def compute(self, sess, labels, logits):
@@ -165,21 +166,22 @@ class SoftmaxCrossEntropyWithLogitsOp(BaseOp):
                              "with at least one axis")
         return logits[:-1]
 
-    # The fused op has a simple gradient too. Write `s = Σ_k l_k` for the
-    # sum of the labels and `LSE(z) = log Σ_j e^(z_j)`, whose derivative
-    # `∂LSE/∂z_k` is `e^(z_k) / Σ_j e^(z_j) = softmax(z)_k`. Then
+    # The fused op has a simple gradient too. Write $s = \sum_k q_k$ for the
+    # labels' sum and $\mathrm{LSE}(z) = \log \sum_j e^{z_j}$, whose
+    # derivative $∂\mathrm{LSE}/∂z_k$ is $\mathrm{softmax}(z)_k$. Then
     #
-    #     loss = −Σ_k l_k (z_k − LSE(z))
-    #          = −Σ_k l_k z_k + s · LSE(z)
-    #     ∂loss/∂z_k = s · softmax(z)_k − l_k
-    #     ∂loss/∂l_k = −(z_k − LSE(z))
-    #                = −log softmax(z)_k
+    # $$\begin{array}{rcl}
+    # H &=& -\sum_k q_k (z_k - \mathrm{LSE}(z))
+    #     = -\sum_k q_k z_k + s \, \mathrm{LSE}(z) \\
+    # ∂H/∂z_k &=& s \, \mathrm{softmax}(z)_k - q_k \\
+    # ∂H/∂q_k &=& -\log \mathrm{softmax}(z)_k
+    # \end{array}$$
     #
     # For labels that sum to 1, as one-hot labels do, the first is
-    # `softmax(z) − l`: the predicted probabilities minus the right ones.
-    # (TensorFlow's kernel returns `softmax(z) − l` whatever the labels sum
-    # to, which is the derivative only when they sum to 1.)
-    # The per-row gradient g is first copied along each row by `expand`.
+    # $p - q$: the predicted probabilities minus the right ones.
+    # (TensorFlow's kernel returns $p - q$ whatever the labels sum to, the
+    # derivative only when they sum to 1.) The per-row gradient is first
+    # copied along each row by `expand`.
     def gradient(self, grad):
         labels, logits = self.inputs
         grad = self.graph.expand(grad, logits, axis=-1)
