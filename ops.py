@@ -97,103 +97,88 @@ class BaseOp:
 
 # ## Elementwise arithmetic
 #
-# The four binary ops compute with NumPy broadcasting, and send every
-# input's gradient through `sum_to`, back to that input's own shape. Where
-# nothing was broadcast, `sum_to` has nothing to do and is not even built;
-# the section after sums and means explains it.
-#
-# ### add
+# An elementwise op's Jacobian is diagonal, so its vector-Jacobian product
+# is an elementwise product: `grad` times the op's derivative. The four
+# binary ops broadcast as NumPy does, and send each input's gradient
+# through `sum_to`, back to that input's shape ("Broadcasting" below
+# explains why; where nothing was broadcast, it is not even built).
 class AddOp(BaseOp):
-    # NumPy adds element by element, broadcasting where shapes differ.
     def compute(self, sess, a, b):
         return a + b
 
-    # The sum rule: `∂(a + b)/∂a = ∂(a + b)/∂b = 1`, so the gradient passes
-    # through unchanged to both inputs.
+    # $∂(a + b)/∂a = ∂(a + b)/∂b = 1$: `grad` passes through to both.
     def gradient(self, grad):
         a, b = self.inputs
         return [self.graph.sum_to(grad, a), self.graph.sum_to(grad, b)]
 
 
-# ### sub
 class SubOp(BaseOp):
-    # `a − b`, element by element.
     def compute(self, sess, a, b):
         return a - b
 
-    # `∂(a − b)/∂a = 1` and `∂(a − b)/∂b = −1`.
+    # $∂(a - b)/∂a = 1$ and $∂(a - b)/∂b = -1$.
     def gradient(self, grad):
         a, b = self.inputs
         return [self.graph.sum_to(grad, a), self.graph.sum_to(-grad, b)]
 
 
-# ### mul
+# `mul` is elementwise; the matrix product is `dot`, below.
 class MulOp(BaseOp):
-    # `a · b`, element by element (not the matrix product: that is `dot`).
     def compute(self, sess, a, b):
         return a * b
 
-    # The product rule: `∂(ab)/∂a = b` and `∂(ab)/∂b = a`.
+    # The product rule: $∂(ab)/∂a = b$ and $∂(ab)/∂b = a$.
     def gradient(self, grad):
         a, b = self.inputs
         return [self.graph.sum_to(grad * b, a), self.graph.sum_to(grad * a, b)]
 
 
-# ### div
 class DivOp(BaseOp):
-    # `a / b`, element by element.
     def compute(self, sess, a, b):
         return a / b
 
-    # The quotient rule: `∂(a/b)/∂a = 1/b` and `∂(a/b)/∂b = −a/b²`. Since
-    # `a/b²` is the op's own output `y` divided by `b`, the second reuses `y`
-    # and saves a multiplication.
+    # The quotient rule: $∂(a/b)/∂a = 1/b$ and $∂(a/b)/∂b = -a/b^2$, which
+    # is $-y/b$ with $y$ the op's own output.
     def gradient(self, grad):
         a, b = self.inputs
         y = self.output
         return [self.graph.sum_to(grad / b, a), self.graph.sum_to(-grad * y / b, b)]
 
 
-# ### neg and square, two unary ops
 class NegOp(BaseOp):
-    # `−x`.
     def compute(self, sess, x):
         return -x
 
-    # `∂(−x)/∂x = −1`.
+    # $∂(-x)/∂x = -1$.
     def gradient(self, grad):
         return [-grad]
 
 
-# main.py squares the network's errors, so that a miss counts the same in
-# either direction and a large miss counts for more than a small one.
+# main.py squares its errors: a miss counts the same either way, and a
+# large one more than a small one.
 class SquareOp(BaseOp):
-    # `x²`, element by element.
     def compute(self, sess, x):
         return np.square(x)
 
-    # `∂(x²)/∂x = 2x`.
+    # $∂(x^2)/∂x = 2x$.
     def gradient(self, grad):
         return [2 * self.inputs[0] * grad]
 
 
 # ## The sigmoid
 #
-# `σ(x) = 1 / (1 + e^−x)` squashes any number into (0, 1).
+# $\sigma(x) = 1 / (1 + e^{-x})$ squashes any number into $(0, 1)$.
 class SigmoidOp(BaseOp):
-    # Written as above it overflows for x below about −709, where `e^−x`
-    # exceeds the largest float: the answer, 0, still comes out, but with a
-    # warning. The identical form `σ(x) = exp(−log(1 + e^−x))` avoids that:
-    # NumPy's `logaddexp(0, −x)` computes `log(1 + e^−x)` without forming
-    # `e^−x` when it would be huge, so no finite input warns.
+    # Written so, $e^{-x}$ overflows (with a warning) for $x$ below about
+    # $-709$. The same function as $\exp(-\log(1 + e^{-x}))$, with NumPy's
+    # `logaddexp(0, -x)` for the logarithm, never forms $e^{-x}$ when it
+    # would be huge.
     def compute(self, sess, x):
         return np.exp(-np.logaddexp(0.0, -x))
 
-    # `σ = (1 + e^−x)^−1`, so `σ' = e^−x / (1 + e^−x)² = σ · (1 − σ)`,
-    # because `e^−x / (1 + e^−x) = 1 − σ`. The derivative needs only the
-    # op's output `y`, which the forward pass has computed already. Reusing
-    # it costs two multiplications and a subtraction, where recomputing
-    # `σ(x)` would cost an exponential and more.
+    # $\sigma' = \frac{e^{-x}}{(1 + e^{-x})^2} = \sigma (1 - \sigma)$,
+    # since $\frac{e^{-x}}{1 + e^{-x}} = 1 - \sigma$. It needs only the
+    # op's output $y = \sigma(x)$, which the forward pass has computed.
     def gradient(self, grad):
         y = self.output
         return [grad * y * (1 - y)]
@@ -201,13 +186,12 @@ class SigmoidOp(BaseOp):
 
 # ## Matrix product and transpose
 #
-# `dot(a, b)` is the matrix product, the heart of every layer of a neural
-# network: main.py's `inputs · weights0` turns 4 inputs of 2 features into 4
-# rows of 4 hidden values.
+# `dot(a, b)` is the matrix product, the heart of every layer: main.py's
+# `inputs · weights0` turns 4 rows of 2 inputs into 4 rows of 4 hidden
+# values.
 class DotOp(BaseOp):
-    # `dot` multiplies an (n, k) matrix by a (k, m) matrix. The gradient
-    # formulas below hold for matrices only, so other ranks are refused,
-    # while building where the shapes are known and when running otherwise.
+    # An (n, k) matrix times a (k, m) one. The gradient below holds for
+    # matrices only, so other ranks are refused.
     def compute(self, sess, a, b):
         if a.ndim != 2 or b.ndim != 2:
             raise ValueError("dot multiplies two 2-D matrices")
@@ -219,12 +203,14 @@ class DotOp(BaseOp):
             raise ValueError("dot multiplies an (n, k) matrix by a (k, m) matrix")
         return (a[0], b[1])
 
-    # With `y = a · b`, `y[i, j] = Σ_l a[i, l] b[l, j]`, so
-    # `∂y[i, j]/∂a[i, l] = b[l, j]`. Summing over every output, the chain
-    # rule gives `grad · bᵀ` for `a`, and likewise `aᵀ · grad` for `b`. The
-    # shapes confirm it: `grad` is (n, m), so `grad · bᵀ` is
-    # (n, m)(m, k) = (n, k), exactly `a`'s shape, and `aᵀ · grad` is
-    # (k, n)(n, m) = (k, m), exactly `b`'s.
+    # With $y = ab$, $y_{ij} = \sum_l a_{il} b_{lj}$, so
+    # $∂y_{ij}/∂a_{il} = b_{lj}$, and the chain rule sums over every $y_{ij}$
+    # that $a_{il}$ feeds (row $i$ only), with $g$ the incoming gradient:
+    #
+    # $$\bar a_{il} = \sum_j g_{ij} \, b_{lj} = (g \, b^T)_{il}$$
+    #
+    # and likewise $\bar b = a^T g$. The shapes agree: $g$ is (n, m), so
+    # $g b^T$ is (n, k) like $a$, and $a^T g$ is (k, m) like $b$.
     def gradient(self, grad):
         a, b = self.inputs
         return [self.graph.dot(grad, self.graph.transpose(b)),
