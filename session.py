@@ -19,6 +19,7 @@
 #
 # A constant, such as the 2 here, needs no state at all: its value is
 # fixed when the graph is built, so it is read straight from the tensor.
+import copy
 import threading
 from functools import lru_cache
 
@@ -159,11 +160,14 @@ class Session:
         except Exception as error:
             where = output.op.describe([np.shape(values[x]) for x in inputs])
             raise RuntimeError(f"{output} failed in {where}: {error}") from error
+        # The results are made before anything is written, so that even a
+        # fetch structure that refuses to be rebuilt leaves the state alone.
+        results = rebuild(fetches, iter([fetched(read(t)) for t in tensors]))
         with self.lock:
             for t, value in first_reads.items():
                 self.state.setdefault(t, value)
             self.state.update((t, values[output]) for t, output in assigns)
-        return rebuild(fetches, iter([fetched(read(t)) for t in tensors]))
+        return results
 
     # A fed value must fit the tensor's static shape, if it has one: the
     # backward pass was built for that shape, and may have left out the
@@ -200,12 +204,17 @@ def flatten(fetches):
 
 
 # A namedtuple is rebuilt from its fields, any other list or tuple from a
-# list of its items.
+# list of its items. A dict is copied, and each value replaced: a copy
+# keeps what a dict subclass holds besides its items (a `defaultdict`'s
+# default), which its constructor may not take back.
 def rebuild(fetches, values):
     if isinstance(fetches, Tensor):
         return next(values)
     if isinstance(fetches, dict):
-        return type(fetches)((k, rebuild(v, values)) for k, v in fetches.items())
+        result = copy.copy(fetches)
+        for k, v in fetches.items():
+            result[k] = rebuild(v, values)
+        return result
     items = [rebuild(item, values) for item in fetches]
     if hasattr(fetches, "_fields"):
         return type(fetches)(*items)
