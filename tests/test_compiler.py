@@ -388,3 +388,25 @@ def test_a_compiled_step_keeps_no_more_memory_than_its_buffers(compile_at_once):
     # sigmoid, the difference, twice it and the square are all alive), and
     # nothing else: not mean's `spread`, 32 MB of one number.
     assert kept[1] - kept[0] < 4 * 32 * megabytes + megabytes
+
+
+def test_make_callable_runs_one_fetch_as_run_does(compile_at_once):
+    graph = Graph()
+    p, w = graph.tensor(), graph.tensor(np.ones((2, 2)))
+    loss = graph.sum(graph.dot(p, w))
+    step = graph.assign(w, w * 2.0)
+    sess, walked = CompiledSession(graph), Session(graph)
+    call = sess.make_callable([step, loss], [p])
+    for batch in [np.ones((1, 2)), np.ones((3, 2)), np.ones((1, 2))]:
+        got, expected = call(batch), walked.run([step, loss], {p: batch})
+        np.testing.assert_array_equal(got[0], expected[0])
+        assert got[1] == expected[1] and type(got[1]) is type(expected[1])
+    assert sess.compiler.ready
+    with pytest.raises(TypeError, match="expected 1 value"):
+        call()
+    before = sess.state[w].copy()
+    with pytest.raises(RuntimeError, match=repr(loss.op.inputs[0])):
+        call(np.ones((1, 3)))
+    np.testing.assert_array_equal(sess.state[w], before)
+    assert sess.make_callable(loss, [p])(np.ones((1, 2))) == walked.run(
+        loss, {p: np.ones((1, 2))})
