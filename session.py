@@ -16,6 +16,7 @@
 #     p = graph.tensor()       # a placeholder
 #     sess.run(p * 2, feed_dict={p: [1, 2]})
 #                              # array([2, 4])
+import copy
 import threading
 from functools import lru_cache
 
@@ -139,11 +140,14 @@ class Session:
         except Exception as error:
             where = output.op.describe([np.shape(values[x]) for x in inputs])
             raise RuntimeError(f"{output} failed in {where}: {error}") from error
+        # The results are made before anything is written, so that even a
+        # fetch structure that refuses to be rebuilt leaves the state alone.
+        results = rebuild(fetches, iter([fetched(read(t)) for t in tensors]))
         with self.lock:
             for t, value in first_reads.items():
                 self.state.setdefault(t, value)
             self.state.update((t, values[output]) for t, output in assigns)
-        return rebuild(fetches, iter([fetched(read(t)) for t in tensors]))
+        return results
 
     # A fed value enters through `frozen` (tensor.py) and must fit the
     # tensor's static shape, if it has one: the backward pass was built for
@@ -175,12 +179,17 @@ def flatten(fetches):
                         "a tensor, or a list, tuple or dict of tensors")
 
 
-# (A namedtuple is rebuilt from its fields.)
+# A dict is copied and each value replaced, so that a subclass keeps what
+# it holds besides its items (a `defaultdict`'s default); a namedtuple is
+# rebuilt from its fields.
 def rebuild(fetches, values):
     if isinstance(fetches, Tensor):
         return next(values)
     if isinstance(fetches, dict):
-        return type(fetches)((k, rebuild(v, values)) for k, v in fetches.items())
+        result = copy.copy(fetches)
+        for k, v in fetches.items():
+            result[k] = rebuild(v, values)
+        return result
     items = [rebuild(item, values) for item in fetches]
     if hasattr(fetches, "_fields"):
         return type(fetches)(*items)

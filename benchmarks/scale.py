@@ -47,6 +47,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from compiler import CompiledSession  # noqa: E402
 from graph import Graph  # noqa: E402
 from session import Session  # noqa: E402
 
@@ -120,7 +121,7 @@ def measure(builder, size, later_runs):
         sess.run(fetches)
         later.append(time.perf_counter() - start)
 
-    compiling = Session(graph)
+    compiling = CompiledSession(graph)
     compiling.run(fetches)  # plans the run, reads the variables
     compiling.compiler.runs_before_compiling = 0
     start = time.perf_counter()
