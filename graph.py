@@ -18,6 +18,7 @@
 from collections import deque
 from functools import reduce
 
+import control_flow
 from nn_ops import (
     ExpOp,
     LogOp,
@@ -117,6 +118,14 @@ class Graph:
     log = lambda self, x: self.op(LogOp, x)
     relu = lambda self, x: self.op(ReluOp, x)
     step = lambda self, x: self.op(StepOp, x)
+
+    # Comparisons, branches and loops: the chapter control_flow.py.
+    greater = lambda self, a, b: self.op(control_flow.GreaterOp, a, b)
+    less = lambda self, a, b: self.op(control_flow.LessOp, a, b)
+    greater_equal = lambda self, a, b: self.op(control_flow.GreaterEqualOp, a, b)
+    less_equal = lambda self, a, b: self.op(control_flow.LessEqualOp, a, b)
+    cond = control_flow.cond
+    while_loop = control_flow.while_loop
 
     # Sums over some axes, or over all of them when `axis` is None.
     def sum(self, x, axis=None, keepdims=False):
