@@ -129,19 +129,13 @@ class Subgraph:
     def plan(self, sess):
         return sess.planned(tuple(self.outputs), self.fed)
 
-    # This loop is `Session.run`'s, without the writing: it returns every
-    # value of the run, which is what a record keeps. An error names the
-    # op inside the subgraph; the session names the op that ran it.
+    # The session walks the subgraph's steps as it walks its own, and the
+    # record keeps every value of the walk. An error names the op inside
+    # the subgraph; the session names the op that ran it.
     def run(self, sess, plan, feeds):
         constants, _, steps, _ = plan
         values = {**constants, **feeds}
-        read = values.__getitem__
-        try:
-            for compute, inputs, output in steps:
-                values[output] = compute(sess, *map(read, inputs))
-        except Exception as error:
-            where = output.op.describe([np.shape(values[x]) for x in inputs])
-            raise RuntimeError(f"{output} failed in {where}: {error}") from error
+        sess.walk(steps, values)
         return values
 
 
