@@ -18,35 +18,11 @@
 from collections import deque
 from functools import reduce
 
-from nn_ops import (
-    ExpOp,
-    LogOp,
-    LogSoftmaxOp,
-    ReluOp,
-    SoftmaxCrossEntropyWithLogitsOp,
-    SoftmaxOp,
-    StepOp,
-)
-from ops import (
-    AddOp,
-    AssignOp,
-    BroadcastToOp,
-    DivOp,
-    DotOp,
-    ExpandOp,
-    GroupOp,
-    MeanOp,
-    MulOp,
-    NegOp,
-    SigmoidOp,
-    SpreadOp,
-    SquareOp,
-    SubOp,
-    SumOp,
-    SumToOp,
-    TransposeOp,
-)
-from tensor import Tensor
+import numpy as np
+
+import nn_ops
+import ops
+from tensor import Tensor, frozen
 
 
 # A graph keeps no list of its nodes: every tensor knows its op, and every
@@ -67,16 +43,29 @@ class Graph:
 
     # Every op passes its inputs through `convert`, which is why `x + 1`
     # works: the 1 becomes a constant, a tensor with a value that nothing
-    # will assign to. A tensor of another graph is refused here, when the
-    # mistake is made, rather than later at run time.
-    def convert(self, value):
-        if not isinstance(value, Tensor):
-            constant = self.tensor(value)
-            constant.constant = True
-            return constant
-        if value.graph is not self:
-            raise ValueError(f"{value} belongs to another graph")
-        return value
+    # will assign to. It takes the dtype of the tensors among `others`, the
+    # op's other inputs, as tensor.py's `frozen` explains: their dtype, if
+    # all are known (NumPy's promotion of them, if they differ); NumPy's
+    # own if there are none; and kept as it is if some dtype is unknown. A
+    # tensor of another graph is refused here, when the mistake is made,
+    # rather than later at run time.
+    def convert(self, value, *others):
+        if isinstance(value, Tensor):
+            if value.graph is not self:
+                raise ValueError(f"{value} belongs to another graph")
+            return value
+        tensors = [t for t in others if isinstance(t, Tensor)]
+        if all(t.dtype is not None for t in tensors):
+            dtype = np.result_type(*[t.dtype for t in tensors]) if tensors else None
+            try:
+                value = frozen(value, dtype)
+            except TypeError as error:
+                raise TypeError(f"{error}, the dtype of {tensors}") from None
+        constant = self.tensor(value)
+        constant.constant = True
+        if type(value) in (bool, int, float):  # weak: see tensor.py
+            constant.initial_value, constant.dtype = value, None
+        return constant
 
     # ## Building ops
     #
@@ -88,7 +77,7 @@ class Graph:
     # Keyword arguments are the op's attributes, such as the axes of a sum,
     # and pass straight on to the op.
     def op(self, op_class, *inputs, **attributes):
-        inputs = [self.convert(x) for x in inputs]
+        inputs = [self.convert(x, *inputs) for x in inputs]
         unchanged = op_class.unchanged(*inputs)
         if unchanged is not None:
             return unchanged
@@ -98,53 +87,53 @@ class Graph:
     # tensor of their op. The last two of this group appear only in
     # backward passes: `sum_to` and `broadcast_to` move a tensor between a
     # broadcast shape and the shape it came from. ops.py explains them all.
-    add = lambda self, a, b: self.op(AddOp, a, b)
-    sub = lambda self, a, b: self.op(SubOp, a, b)
-    mul = lambda self, a, b: self.op(MulOp, a, b)
-    div = lambda self, a, b: self.op(DivOp, a, b)
-    neg = lambda self, x: self.op(NegOp, x)
-    square = lambda self, x: self.op(SquareOp, x)
-    sigmoid = lambda self, x: self.op(SigmoidOp, x)
-    dot = lambda self, a, b: self.op(DotOp, a, b)
-    transpose = lambda self, x: self.op(TransposeOp, x)
-    assign = lambda self, a, b: self.op(AssignOp, a, b)
-    sum_to = lambda self, x, like: self.op(SumToOp, x, like)
-    broadcast_to = lambda self, x, like: self.op(BroadcastToOp, x, like)
+    add = lambda self, a, b: self.op(ops.AddOp, a, b)
+    sub = lambda self, a, b: self.op(ops.SubOp, a, b)
+    mul = lambda self, a, b: self.op(ops.MulOp, a, b)
+    div = lambda self, a, b: self.op(ops.DivOp, a, b)
+    neg = lambda self, x: self.op(ops.NegOp, x)
+    square = lambda self, x: self.op(ops.SquareOp, x)
+    sigmoid = lambda self, x: self.op(ops.SigmoidOp, x)
+    dot = lambda self, a, b: self.op(ops.DotOp, a, b)
+    transpose = lambda self, x: self.op(ops.TransposeOp, x)
+    assign = lambda self, a, b: self.op(ops.AssignOp, a, b)
+    sum_to = lambda self, x, like: self.op(ops.SumToOp, x, like)
+    broadcast_to = lambda self, x, like: self.op(ops.BroadcastToOp, x, like)
 
     # The ops of the digits chapter: three more elementwise functions, and
     # `step`, relu's slope, which only relu's gradient uses.
-    exp = lambda self, x: self.op(ExpOp, x)
-    log = lambda self, x: self.op(LogOp, x)
-    relu = lambda self, x: self.op(ReluOp, x)
-    step = lambda self, x: self.op(StepOp, x)
+    exp = lambda self, x: self.op(nn_ops.ExpOp, x)
+    log = lambda self, x: self.op(nn_ops.LogOp, x)
+    relu = lambda self, x: self.op(nn_ops.ReluOp, x)
+    step = lambda self, x: self.op(nn_ops.StepOp, x)
 
     # Sums over some axes, or over all of them when `axis` is None.
     def sum(self, x, axis=None, keepdims=False):
-        return self.op(SumOp, x, axis=axis, keepdims=keepdims)
+        return self.op(ops.SumOp, x, axis=axis, keepdims=keepdims)
 
     # A mean is such a sum divided by the number of elements added.
     def mean(self, x, axis=None, keepdims=False):
-        return self.op(MeanOp, x, axis=axis, keepdims=keepdims)
+        return self.op(ops.MeanOp, x, axis=axis, keepdims=keepdims)
 
     # Their mirror images, `expand` and `spread`, copy a sum, or a share of
     # a mean, back out to the shape it came from. They appear in backward
     # passes, and take the same attributes. Then softmax and its logarithm,
     # over the last axis.
-    expand = lambda self, x, like, **attrs: self.op(ExpandOp, x, like, **attrs)
-    spread = lambda self, x, like, **attrs: self.op(SpreadOp, x, like, **attrs)
-    softmax = lambda self, x: self.op(SoftmaxOp, x)
-    log_softmax = lambda self, x: self.op(LogSoftmaxOp, x)
+    expand = lambda self, x, like, **attrs: self.op(ops.ExpandOp, x, like, **attrs)
+    spread = lambda self, x, like, **attrs: self.op(ops.SpreadOp, x, like, **attrs)
+    softmax = lambda self, x: self.op(nn_ops.SoftmaxOp, x)
+    log_softmax = lambda self, x: self.op(nn_ops.LogSoftmaxOp, x)
 
     # The loss that fuses softmax with cross-entropy. Its arguments must be
     # named, as in TensorFlow: a loss with labels and logits swapped would
     # still run, and be wrong.
     def softmax_cross_entropy_with_logits(self, *, labels, logits):
-        return self.op(SoftmaxCrossEntropyWithLogitsOp, labels, logits)
+        return self.op(nn_ops.SoftmaxCrossEntropyWithLogitsOp, labels, logits)
 
     # `group` takes a list of tensors, or one tensor alone, as TensorFlow's
     # does; `gradients` below takes its `xs` the same way.
     def group(self, inputs):
-        return self.op(GroupOp, *self.as_list(inputs))
+        return self.op(ops.GroupOp, *self.as_list(inputs))
 
     # (A list, or anything that iterates, is taken as it is.)
     def as_list(self, tensors):
@@ -267,12 +256,15 @@ class Graph:
         # forward from the xs along those uses: every tensor reached depends
         # on an x, and is *live*. (An op's `gradient` still builds tensors
         # for all its inputs, live or not; those for the others are dropped
-        # here, and no run ever computes them.)
+        # here, and no run ever computes them.) Only floats are live: an
+        # integer or a boolean moves in jumps, has no derivative, and passes
+        # none on, so a gradient with respect to one is None, as in
+        # TensorFlow. (A dtype known only at run time counts as a float.)
         live = set()
         stack = [x for x in xs if x in users]
         while stack:
             t = stack.pop()
-            if t not in live:
+            if t not in live and (t.dtype is None or t.dtype.kind in "fc"):
                 live.add(t)
                 stack.extend(users[t])
 
@@ -298,10 +290,8 @@ class Graph:
             grads[t] = grad = reduce(self.add, parts) if parts else None
             if not walked(t):
                 continue
-            if grad is None:
-                input_grads = [None] * len(t.op.inputs)
-            else:
-                input_grads = t.op.gradient(grad)
+            nothing = [None] * len(t.op.inputs)
+            input_grads = nothing if grad is None else t.op.gradient(grad)
 
             # One link of the chain rule: each live input receives its
             # partial, and joins the queue when it was its last use to

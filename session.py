@@ -168,11 +168,14 @@ class Session:
     # A fed value must fit the tensor's static shape, if it has one: the
     # backward pass was built for that shape, and may have left out the
     # summing back that another shape would need. It enters the run through
-    # `frozen` (tensor.py), which copies it and refuses a tensor; a number
-    # fed becomes a 0-d array, as every fed value is an array.
+    # `frozen` (tensor.py), which copies it, refuses a tensor, and converts
+    # it to the tensor's static dtype, if that is known, as TensorFlow
+    # converts feeds: an int array fed to a float64 variable is float64 in
+    # that run, and the variable stays float64 whatever the run assigns.
+    # A number fed becomes a 0-d array, as every fed value is an array.
     def feed_value(self, t, value):
         try:
-            value = np.asarray(frozen(value))
+            value = frozen(value, t.dtype)
         except TypeError as error:
             raise TypeError(f"cannot feed {t}: {error}") from None
         if t.shape is not None and value.shape != t.shape:
