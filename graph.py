@@ -183,16 +183,17 @@ class Graph:
     # and ∂y/∂b = (b + 1) + (a + b) = 6.
     #
     # Here is the graph after `gradients(y, [a, b])`. The forward ops are
-    # blue; the orange, dashed ops are the ones `gradients` added, four for
-    # the table's five lines. `broadcast_to` makes the seed: ones shaped
-    # like `y` (its dotted edge carries only `y`'s shape). The two orange `mul`s
+    # blue; the orange, dashed ops are the ones `gradients` added, three
+    # for the table's five lines. The seed is the constant 1, in `y`'s
+    # dtype: `y` is a single number. (For a `y` of several numbers,
+    # `broadcast_to` makes the seed: ones shaped like `y`.) The two orange `mul`s
     # compute ∂y/∂u = 1 · v and ∂y/∂v = 1 · u. The adds' gradients build
     # nothing, because an add passes its `grad` on unchanged: the first
     # `mul` is already ∂y/∂a. `b` hears from both adds, so the orange
     # `add` sums their two 3s into ∂y/∂b = 6.
     #
     # ![y = (a + b) * (b + 1) and its gradients: the forward ops in blue,
-    # and in orange a broadcast_to, two muls and an add](example_gradient.svg)
+    # and in orange two muls and an add](example_gradient.svg)
     #
     # ### Why backwards
     #
