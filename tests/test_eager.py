@@ -6,6 +6,10 @@ give the same numbers (we allow rtol 1e-14, a few units of rounding). They are
 also checked against finite differences, which trust none of our rules.
 """
 
+import collections
+import sys
+import threading
+
 import numpy as np
 import pytest
 from helpers import ATOL, RTOL, SHAPE_IDS, SHAPE_PAIRS, numeric_gradient
@@ -287,3 +291,153 @@ def test_python_eager_py_prints_main_py_numbers():
             for name in ("eager.py", "main.py")]
     assert "loss in the first epoch: 0.400740028636" in runs[0]
     assert runs[0] == runs[1]
+
+
+# ## Tapes and threads (issue 17, item 8)
+#
+# TensorFlow keeps the tapes that are recording per thread: an op records
+# on the tapes its own thread opened, and on no other thread's. Here four
+# threads each train a tiny cube under tapes of their own, switching
+# every microsecond; each tape must hold exactly its two ops, and every
+# gradient must be 3x² for its own x.
+@pytest.fixture
+def frequent_switches():
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)
+
+
+def test_threads_record_on_their_own_tapes(frequent_switches):
+    graph = EagerGraph()
+    wrong = []
+
+    def work(value):
+        x = graph.tensor(value)
+        for _ in range(300):
+            with GradientTape() as tape:
+                y = x * x * x
+            dy = tape.gradient(y, x)
+            if len(tape.ops) != 2 or dy is None or dy.numpy() != 3 * value**2:
+                wrong.append((value, len(tape.ops), dy and dy.numpy()))
+            graph.assign(x, x * 1.0)
+
+    threads = [threading.Thread(target=work, args=(v,)) for v in (2.0, 3.0, 5.0, 7.0)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
+
+
+# Whole XOR steps on several threads, each on its own copy of the weights
+# in one shared graph: every thread's losses equal main.py's, to the bit.
+def test_xor_steps_on_several_threads_equal_main_py(frequent_switches):
+    loss, update, _ = main.build_model(*main.initial_weights())
+    sess = Session(loss.graph)
+    expected = [sess.run([update, loss])[1] for _ in range(40)]
+    graph = EagerGraph()
+    results = {}
+
+    def work(name):
+        tensors = [graph.tensor(v) for v in (main.X, main.y, *main.initial_weights())]
+        results[name] = [step(graph, *tensors).numpy() for _ in range(40)]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {i: expected for i in range(4)}
+
+
+# ## Entering a tape again (item 9)
+#
+# A tape entered twice goes on recording where it left off, as
+# TensorFlow's does: the two blocks are one computation. Here y = x³ and
+# z = y + y = 2x³, so ∂z/∂x = 6x² = 24 at x = 2.
+def test_a_tape_entered_again_keeps_what_it_recorded():
+    graph = EagerGraph()
+    x = graph.tensor(2.0)
+    tape = GradientTape()
+    with tape:
+        y = x * x * x
+    with tape:
+        z = y + y
+    assert tape.gradient(z, x).numpy() == 24.0
+    assert tape.gradient(y, x).numpy() == 12.0
+    # A tape that is recording cannot be entered again before it closes.
+    with tape:
+        with pytest.raises(ValueError, match="already recording"):
+            with tape:
+                pass
+        w = z * x
+    assert tape.gradient(w, x).numpy() == 4 * 2 * 2.0**3
+
+
+# ## Structures of sources (item 10)
+#
+# `tape.gradient(y, sources)` answers in the shape of `sources`, as
+# TensorFlow's does: a tensor for a tensor, a list for a list, a tuple
+# for a tuple, a dict (of the same type) for a dict, a namedtuple for a
+# namedtuple, nested as deep as the sources are. Here y = w·b + b², so
+# ∂y/∂w = b = 3 and ∂y/∂b = w + 2b = 8.
+Pair = collections.namedtuple("Pair", "first second")
+
+
+def value(structure):
+    """The structure with each tensor replaced by its value."""
+    if isinstance(structure, dict):
+        return {k: value(v) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(value(v) for v in structure)
+    return structure.numpy()
+
+
+def test_tape_gradients_take_the_structure_of_the_sources():
+    graph = EagerGraph()
+    w, b = graph.tensor(2.0), graph.tensor(3.0)
+    with GradientTape() as tape:
+        y = w * b + b * b
+    assert value(tape.gradient(y, w)) == 3.0
+    assert value(tape.gradient(y, [w, b])) == [3.0, 8.0]
+    assert value(tape.gradient(y, (w, b))) == (3.0, 8.0)
+    assert value(tape.gradient(y, {"w": w, "b": b})) == {"w": 3.0, "b": 8.0}
+    nested = tape.gradient(y, {"layer": (w, [b]), "again": [w]})
+    assert value(nested) == {"layer": (3.0, [8.0]), "again": [3.0]}
+    pair = tape.gradient(y, Pair(w, b))
+    assert type(pair) is Pair and (pair.first.numpy(), pair.second.numpy()) == (3.0, 8.0)
+    ordered = tape.gradient(y, collections.OrderedDict(b=b))
+    assert type(ordered) is collections.OrderedDict and ordered["b"].numpy() == 8.0
+
+
+# What is not a tensor nor a list, tuple or dict of them is refused with a
+# TypeError, rather than iterated: a dict's keys, or a string's letters,
+# would otherwise become constants, and their gradients None.
+@pytest.mark.parametrize("sources", ["w", ["w"], {"w"}, 2.0, [2.0], None])
+def test_tape_refuses_sources_that_are_not_tensors(sources):
+    graph = EagerGraph()
+    w = graph.tensor(2.0)
+    with GradientTape() as tape:
+        y = w * w
+    with pytest.raises(TypeError, match="a tensor, or a list, tuple or dict of tensors"):
+        tape.gradient(y, sources)
+
+
+# The same structures serve graph mode's `group`, which runs every tensor
+# in them, dict values included, as `tf.group` does; and `gradients`,
+# which lists one gradient per tensor, in the same order.
+def test_group_and_gradients_take_structures_and_refuse_the_rest():
+    graph = Graph()
+    v, w = graph.tensor(1.0), graph.tensor(10.0)
+    update = graph.group({"v": graph.assign(v, v + 1), "more": [graph.assign(w, w * 2)]})
+    sess = Session(graph)
+    sess.run(update)
+    assert sess.run([v, w]) == [2.0, 20.0]
+    y = v * w
+    assert sess.run(graph.gradients(y, {"v": v, "w": (w,)})) == [20.0, 2.0]
+    for wrong in ["v", {"v"}, [v, "w"], 2.0]:
+        with pytest.raises(TypeError, match="a tensor, or a list, tuple or dict of tensors"):
+            graph.group(wrong)
+        with pytest.raises(TypeError, match="a tensor, or a list, tuple or dict of tensors"):
+            graph.gradients(y, wrong)
