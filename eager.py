@@ -21,12 +21,17 @@
 #     y.numpy()         # 27.0, as the line ran
 #     dy = tape.gradient(y, x)
 #     dy.numpy()        # 27.0: 3x² at x = 3
+import itertools
+import threading
+from functools import reduce
+
 import numpy as np
 from tqdm import tqdm
 
 import main
 from graph import Graph
-from ops import AssignOp
+from ops import AssignOp, BaseOp
+from session import flatten, rebuild
 from tensor import Tensor
 
 
@@ -41,6 +46,9 @@ class EagerTensor(Tensor):
     # calls `__getattr__` only for an attribute the tensor does not have,
     # so after that first read `value` is found at once.
     def __getattr__(self, name):
+        if name == "shape":
+            self.shape = getattr(self.value, "shape", ())
+            return self.shape
         if name != "value" or self.op is not None:
             raise AttributeError(name)
         initial = self.initial_value
@@ -54,88 +62,116 @@ class EagerTensor(Tensor):
         return np.array(self.value)[()]
 
 
-# The tapes now open, innermost last. Each op built is recorded on all of
-# them. (TensorFlow keeps such a list per thread; this one is shared.)
-TAPES = []
+class Recording(threading.local):
+    def __init__(self):
+        self.tapes = []
 
 
-# ## The eager graph
-#
-# `EagerGraph` is a `Graph` with two methods changed. Everything else, the
-# op-building methods, the operators and `gradients`, it inherits.
+RECORDING = Recording()
+
+
 class EagerGraph(Graph):
-    # It makes eager tensors. A placeholder has no place here: there is no
-    # later run to feed it.
+    def __init__(self):
+        super().__init__()
+        self.numbers = itertools.count(1)
+
     def tensor(self, initial_value=None, op=None):
         if initial_value is None and op is None:
             raise ValueError("eager mode has no placeholders: give the "
                              "tensor a value")
-        return EagerTensor(initial_value, op, self)
+        t = EagerTensor(initial_value, op, self)
+        t.number = next(self.numbers)
+        return t
 
-    # This is eager execution. `Graph.op` builds the op as ever; then,
-    # instead of leaving it for a session, we compute its value at once
-    # from its inputs' values, with the op's own `compute` (there is no
-    # session to pass it). `Graph.op` may instead hand back an input that
-    # the op would leave unchanged (ops.py's `unchanged`); that tensor,
-    # older than the count noted on entry, has its value already.
-    #
-    # An assignment takes effect at once: the variable takes the value
-    # `compute` returned. Last, the op is recorded on every open tape.
+    def made(self, value, op=None):
+        t = EagerTensor.__new__(EagerTensor)
+        t.op, t.graph, t.number, t.value = op, self, next(self.numbers), value
+        return t
+
+    def convert(self, value):
+        if type(value) not in (bool, int, float):
+            return super().convert(value)
+        constant = self.made(value)
+        constant.constant = True
+        constant.initial_value = value
+        return constant
+
+    def gradients(self, y, xs):
+        raise RuntimeError("an eager graph differentiates with a GradientTape")
+
     def op(self, op_class, *inputs, **attributes):
-        count = self.count
-        y = super().op(op_class, *inputs, **attributes)
-        if y.op is None or y.number <= count:
-            return y
-        op = y.op
-        values = [x.value for x in op.inputs]
+        inputs = [x if type(x) is EagerTensor and x.graph is self else self.convert(x)
+                  for x in inputs]
+        unchanged = op_class.unchanged(*inputs)
+        if unchanged is not None:
+            return unchanged
+        if op_class.__init__ is BaseOp.__init__:
+            op = op_class.__new__(op_class)
+            op.graph, op.inputs = self, inputs
+            if attributes:
+                vars(op).update(attributes)
+            y = self.made(None, op)
+        else:
+            op = op_class(inputs, self, **attributes)
+            y = op.output
+            del op.output
         try:
-            y.value = op.compute(None, *values)
+            y.value = op.compute(None, *[x.value for x in inputs])
         except Exception as error:
-            where = op.describe([np.shape(v) for v in values])
+            super().op(op_class, *inputs, **attributes)
+            where = op.describe([np.shape(x.value) for x in inputs])
             raise RuntimeError(f"{y} failed in {where}: {error}") from error
         if op_class is AssignOp:
-            op.inputs[0].value = y.value
-        for tape in TAPES:
-            tape.ops.add(op)
+            inputs[0].value = y.value
+        for tape in RECORDING.tapes:
+            tape.record.append((op, y))
         return y
 
 
-# ## The tape
-#
-# `with GradientTape() as tape:` opens a tape, which collects every op
-# built while it is open.
 class GradientTape:
-    # Opening the tape starts an empty record and puts the tape on the
-    # list that every op built reads.
+    def __init__(self):
+        self.record = []
+
     def __enter__(self):
-        self.ops = set()
-        TAPES.append(self)
+        tapes = RECORDING.tapes
+        if self in tapes:
+            raise ValueError("this tape is already recording")
+        tapes.append(self)
         return self
 
-    # Closing it takes it off the list; the record stays, for `gradient`.
     def __exit__(self, *exception):
-        TAPES.remove(self)
+        RECORDING.tapes.remove(self)
 
-    # `tape.gradient(y, xs)` is graph.py's `gradients`, walking only the
-    # ops on the tape. An op built before the tape opened is not on it, so
-    # its output is a constant to the tape. The gradient ops are built on
-    # an eager graph, so each computes at once, and a tape still open
-    # records them: differentiating them again gives second derivatives.
-    #
-    #     with GradientTape() as outer:
-    #         with GradientTape() as inner:
-    #             y = x * x * x
-    #         dy = inner.gradient(y, x)  # 3x²
-    #     outer.gradient(dy, x)          # 6x
-    #
-    # Unlike TensorFlow's, these tapes need no `tape.watch(x)` for a tensor
-    # x, and may be asked for gradients more than once.
-    def gradient(self, y, xs):
+    def gradient(self, y, sources):
         if not isinstance(y, EagerTensor):
             raise TypeError(f"a tape differentiates an eager tensor, not {y!r}")
-        single = isinstance(xs, Tensor)
-        grads = y.graph.gradients(y, [xs] if single else xs, self.ops)
-        return grads[0] if single else grads
+        xs = list(flatten(sources))
+        live, steps = set(xs), []
+        for op, output in self.record:
+            if not live.isdisjoint(op.inputs):
+                live.add(output)
+                steps.append((op, output))
+        graph = y.graph
+        partials = {y: [graph.broadcast_to(1.0, y)]} if y in live else {}
+        grads = {}
+        for op, output in reversed(steps):
+            parts = partials.pop(output, None)
+            if parts is None:
+                continue
+            grads[output] = grad = reduce(graph.add, parts)
+            with LENDING:
+                op.output = output
+                input_grads = op.gradient(grad)
+                del op.output
+            for x, x_grad in zip(op.inputs, input_grads):
+                if x_grad is not None and x in live:
+                    partials.setdefault(x, []).append(x_grad)
+        for x, parts in partials.items():
+            grads[x] = reduce(graph.add, parts)
+        return rebuild(sources, iter([grads.get(x) for x in xs]))
+
+
+LENDING = threading.Lock()
 
 
 # ## XOR, eagerly

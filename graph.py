@@ -46,6 +46,7 @@ from ops import (
     SumToOp,
     TransposeOp,
 )
+from session import flatten
 from tensor import Tensor
 
 
@@ -141,14 +142,12 @@ class Graph:
     def softmax_cross_entropy_with_logits(self, *, labels, logits):
         return self.op(SoftmaxCrossEntropyWithLogitsOp, labels, logits)
 
-    # `group` takes a list of tensors, or one tensor alone, as TensorFlow's
-    # does; `gradients` below takes its `xs` the same way.
+    # `group` takes one tensor, or a list, tuple or dict of them nested as
+    # deep as you like (session.py's `flatten` lists them), as TensorFlow's
+    # does; `gradients` below takes its `xs` the same way. Anything else, a
+    # string say, is refused rather than looped over.
     def group(self, inputs):
-        return self.op(GroupOp, *self.as_list(inputs))
-
-    # (A list, or anything that iterates, is taken as it is.)
-    def as_list(self, tensors):
-        return [tensors] if isinstance(tensors, Tensor) else list(tensors)
+        return self.op(GroupOp, *flatten(inputs))
 
     # ## Gradients
     #
@@ -245,7 +244,7 @@ class Graph:
     # op; a `GradientTape` (eager.py) passes the ops it recorded.
     def gradients(self, y, xs, ops=None):
         y = self.convert(y)
-        xs = [self.convert(x) for x in self.as_list(xs)]
+        xs = [self.convert(x) for x in flatten(xs)]
         walked = lambda t: t.op is not None and (ops is None or t.op in ops)
 
         # First, walk back from `y`, recording every use of every tensor,

@@ -318,8 +318,8 @@ def test_threads_record_on_their_own_tapes(frequent_switches):
             with GradientTape() as tape:
                 y = x * x * x
             dy = tape.gradient(y, x)
-            if len(tape.ops) != 2 or dy is None or dy.numpy() != 3 * value**2:
-                wrong.append((value, len(tape.ops), dy and dy.numpy()))
+            if len(tape.record) != 2 or dy is None or dy.numpy() != 3 * value**2:
+                wrong.append((value, len(tape.record), dy and dy.numpy()))
             graph.assign(x, x * 1.0)
 
     threads = [threading.Thread(target=work, args=(v,)) for v in (2.0, 3.0, 5.0, 7.0)]
