@@ -23,7 +23,7 @@
 #     dy.numpy()        # 27.0: 3x² at x = 3
 import itertools
 import threading
-from functools import reduce
+from functools import lru_cache, reduce
 
 import numpy as np
 from tqdm import tqdm
@@ -74,6 +74,7 @@ class EagerGraph(Graph):
     def __init__(self):
         super().__init__()
         self.numbers = itertools.count(1)
+        self.constants = lru_cache(maxsize=256, typed=True)(super().convert)
 
     def tensor(self, initial_value=None, op=None):
         if initial_value is None and op is None:
@@ -83,18 +84,10 @@ class EagerGraph(Graph):
         t.number = next(self.numbers)
         return t
 
-    def made(self, value, op=None):
-        t = EagerTensor.__new__(EagerTensor)
-        t.op, t.graph, t.number, t.value = op, self, next(self.numbers), value
-        return t
-
     def convert(self, value):
-        if type(value) not in (bool, int, float):
-            return super().convert(value)
-        constant = self.made(value)
-        constant.constant = True
-        constant.initial_value = value
-        return constant
+        if type(value) in (bool, int, float) and value:
+            return self.constants(value)
+        return super().convert(value)
 
     def gradients(self, y, xs):
         raise RuntimeError("an eager graph differentiates with a GradientTape")
@@ -102,15 +95,17 @@ class EagerGraph(Graph):
     def op(self, op_class, *inputs, **attributes):
         inputs = [x if type(x) is EagerTensor and x.graph is self else self.convert(x)
                   for x in inputs]
-        unchanged = op_class.unchanged(*inputs)
-        if unchanged is not None:
-            return unchanged
+        if op_class.unchanged is not BaseOp.unchanged:
+            unchanged = op_class.unchanged(*inputs)
+            if unchanged is not None:
+                return unchanged
         if op_class.__init__ is BaseOp.__init__:
             op = op_class.__new__(op_class)
             op.graph, op.inputs = self, inputs
             if attributes:
                 vars(op).update(attributes)
-            y = self.made(None, op)
+            y = EagerTensor.__new__(EagerTensor)
+            y.op, y.graph, y.number = op, self, next(self.numbers)
         else:
             op = op_class(inputs, self, **attributes)
             y = op.output

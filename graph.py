@@ -238,14 +238,9 @@ class Graph:
     # of its uses have reported, with the sum of their partials. Each op's
     # `gradient` then runs at most once, and the backward pass adds a
     # number of ops proportional to the size of the forward graph.
-    #
-    # `ops`, if given, is the set of ops the walk may pass through; any
-    # other op's output then counts as a constant. Graph mode walks every
-    # op; a `GradientTape` (eager.py) passes the ops it recorded.
-    def gradients(self, y, xs, ops=None):
+    def gradients(self, y, xs):
         y = self.convert(y)
         xs = [self.convert(x) for x in flatten(xs)]
-        walked = lambda t: t.op is not None and (ops is None or t.op in ops)
 
         # First, walk back from `y`, recording every use of every tensor,
         # as the output of the op that uses it (an op that uses `t` twice,
@@ -256,7 +251,7 @@ class Graph:
         stack = [y]
         while stack:
             t = stack.pop()
-            for x in t.op.inputs if walked(t) else ():
+            for x in t.op.inputs if t.op is not None else ():
                 if x not in users:
                     users[x] = []
                     stack.append(x)
@@ -287,15 +282,15 @@ class Graph:
 
         # Each turn takes a tensor whose uses have all reported and adds up
         # their partials: that sum is ∂y/∂t, final. A tensor with no op (a
-        # variable or placeholder), or one whose op is not walked, ends its
-        # path here. An op may report None for an input that does not
+        # variable or placeholder) ends its path here. An op may report None
+        # for an input that does not
         # affect its value (the `like` of `sum_to` lends only its shape):
         # that use has reported, and passed nothing.
         while queue:
             t = queue.popleft()
             parts = partials.pop(t)
             grads[t] = grad = reduce(self.add, parts) if parts else None
-            if not walked(t):
+            if t.op is None:
                 continue
             if grad is None:
                 input_grads = [None] * len(t.op.inputs)
