@@ -7,6 +7,8 @@ also checked against finite differences, which trust none of our rules.
 """
 
 import collections
+import gc
+import re
 import sys
 import threading
 
@@ -313,14 +315,17 @@ def test_threads_record_on_their_own_tapes(frequent_switches):
     wrong = []
 
     def work(value):
-        x = graph.tensor(value)
-        for _ in range(300):
-            with GradientTape() as tape:
-                y = x * x * x
-            dy = tape.gradient(y, x)
-            if len(tape.record) != 2 or dy is None or dy.numpy() != 3 * value**2:
-                wrong.append((value, len(tape.record), dy and dy.numpy()))
-            graph.assign(x, x * 1.0)
+        try:
+            x = graph.tensor(value)
+            for _ in range(300):
+                with GradientTape() as tape:
+                    y = x * x * x
+                dy = tape.gradient(y, x)
+                if len(tape.record) != 2 or dy is None or dy.numpy() != 3 * value**2:
+                    wrong.append((value, len(tape.record), dy and dy.numpy()))
+                graph.assign(x, x * 1.0)
+        except Exception as error:  # a thread's exception would be lost
+            wrong.append(error)
 
     threads = [threading.Thread(target=work, args=(v,)) for v in (2.0, 3.0, 5.0, 7.0)]
     for t in threads:
@@ -338,10 +343,16 @@ def test_xor_steps_on_several_threads_equal_main_py(frequent_switches):
     expected = [sess.run([update, loss])[1] for _ in range(40)]
     graph = EagerGraph()
     results = {}
+    # (The weights are drawn here, once: NumPy's global random state is
+    # not for threads to seed at once.)
+    values = (main.X, main.y, *main.initial_weights())
 
     def work(name):
-        tensors = [graph.tensor(v) for v in (main.X, main.y, *main.initial_weights())]
-        results[name] = [step(graph, *tensors).numpy() for _ in range(40)]
+        tensors = [graph.tensor(v) for v in values]
+        try:
+            results[name] = [step(graph, *tensors).numpy() for _ in range(40)]
+        except Exception as error:
+            results[name] = error
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
     for t in threads:
@@ -441,3 +452,91 @@ def test_group_and_gradients_take_structures_and_refuse_the_rest():
             graph.group(wrong)
         with pytest.raises(TypeError, match="a tensor, or a list, tuple or dict of tensors"):
             graph.gradients(y, wrong)
+
+
+# ## What eager mode leaves out, and what it must not
+#
+# Eager ops form no reference cycles (an eager op keeps no link to its
+# output), so Python frees a step's ops and tensors as soon as the step
+# is done, and the garbage collector finds nothing to do.
+def test_eager_steps_leave_no_reference_cycles():
+    graph = EagerGraph()
+    tensors = [graph.tensor(v) for v in (main.X, main.y, *main.initial_weights())]
+    step(graph, *tensors)
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(20):
+            step(graph, *tensors)
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# Shape inference is left out, so `compute` must refuse whatever
+# `infer_shape` refuses, and the error must be graph mode's own.
+MISFITS = {
+    "add": lambda k, a: k.add(a, np.ones(4)),
+    "dot": lambda k, a: k.dot(a, a),
+    "sum": lambda k, a: k.sum(a, axis=2),
+    "duplicate axes": lambda k, a: k.mean(a, axis=(0, 0)),
+    "sum_to": lambda k, a: k.sum_to(a, np.ones(4)),
+    "broadcast_to": lambda k, a: k.broadcast_to(a, np.ones((2, 4))),
+    "assign": lambda k, a: k.assign(a, np.ones((3, 2))),
+    "softmax cross-entropy": lambda k, a: k.softmax_cross_entropy_with_logits(
+        labels=np.ones((2, 4)), logits=a),
+}
+
+
+@pytest.mark.parametrize("name", MISFITS)
+def test_eager_refuses_what_graph_mode_refuses_with_its_message(name):
+    def error(graph):
+        a = graph.tensor(np.ones((2, 3)))
+        with pytest.raises(ValueError, match="cannot build") as caught:
+            MISFITS[name](graph, a)
+        return re.sub(r"#\d+", "#", str(caught.value))
+
+    assert error(EagerGraph()) == error(Graph())
+
+
+def test_an_eager_graph_differentiates_only_with_a_tape():
+    graph = EagerGraph()
+    x = graph.tensor(3.0)
+    with pytest.raises(RuntimeError, match="GradientTape"):
+        graph.gradients(x * x, [x])
+
+
+# A number written into an expression becomes one constant, reused; zero
+# is the exception, as 0.0 and -0.0 are equal but divide differently.
+def test_a_number_is_one_constant_and_zero_keeps_its_sign():
+    graph = EagerGraph()
+    x = graph.tensor(np.array([1.0, -2.0]))
+    assert (x * 2).op.inputs[1] is (x * 2).op.inputs[1]
+    assert (x * 2).op.inputs[1] is not (x * 2.0).op.inputs[1]
+    with np.errstate(divide="ignore"):
+        negative, positive = (1 / (x * -0.0)).numpy(), (1 / (x * 0.0)).numpy()
+    np.testing.assert_array_equal(negative, [-np.inf, np.inf])
+    np.testing.assert_array_equal(positive, [np.inf, -np.inf])
+
+
+# Read backwards, the tape differentiates each op once: a chain of n links
+# y = (y + y) · 0.5, each using y twice, takes a number of gradient ops
+# that grows like n, not 2ⁿ. The chain is far deeper than Python's
+# recursion limit, and the gradient is exact: y = x, so ∂y/∂x = 1.
+def test_a_tape_differentiates_each_op_once_to_any_depth():
+    graph = EagerGraph()
+    x = graph.tensor(3.0)
+    counts = {}
+    for n in (10, 20, 3000):
+        with GradientTape() as outer:
+            with GradientTape() as tape:
+                y = x
+                for _ in range(n):
+                    y = (y + y) * 0.5
+            before = len(outer.record)
+            dy = tape.gradient(y, x)
+        counts[n] = len(outer.record) - before
+        assert y.numpy() == 3.0 and dy.numpy() == 1.0
+    assert counts[20] - counts[10] == (counts[3000] - counts[20]) / 298
