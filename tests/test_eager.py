@@ -487,6 +487,8 @@ MISFITS = {
     "assign": lambda k, a: k.assign(a, np.ones((3, 2))),
     "softmax cross-entropy": lambda k, a: k.softmax_cross_entropy_with_logits(
         labels=np.ones((2, 4)), logits=a),
+    "softmax cross-entropy of a scalar": lambda k, a: (
+        k.softmax_cross_entropy_with_logits(labels=1.0, logits=k.mean(a))),
 }
 
 
