@@ -150,7 +150,8 @@ class EagerGraph(Graph):
     # built once more the graph way, so that the error is graph mode's own
     # "cannot build" message, naming the shapes. An op class with an
     # `__init__` of its own has checks of its own (`assign` makes sure its
-    # target is a variable): it is built the graph way, checks and all.
+    # target is a variable): it is built the graph way, checks and all,
+    # and then gives up its `output` like every eager op (see below).
     #
     # *Left out: asking `unchanged`.* Only classes that define it can
     # hand an input back; the others are not asked.
