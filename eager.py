@@ -43,31 +43,16 @@ from tensor import Tensor
 
 # ## Eager tensors
 #
-# An eager tensor carries its value, in `value`: an op's output gets it
-# when the op is built, and a variable holds its current one.
+# An eager tensor carries its value, in `value`, from the moment it is
+# made: a variable's initial value, as an array, a number's constant the
+# number itself, and an op's output what the op computed. `assign`
+# replaces a variable's.
+#
+# *Left out: static shapes.* Graph mode works out each op's output shape
+# before the op runs (ops.py's `infer_shape`). Here the value exists as
+# soon as the op does, so the output's shape is simply its value's (`()`
+# for a value without a `shape`, such as `group`'s None).
 class EagerTensor(Tensor):
-    # A variable or a constant reads `initial_value` the first time it is
-    # used, as a session loads it: a variable's value becomes an array, a
-    # constant's stays as it is (a Python number stays a number). Python
-    # calls `__getattr__` only for an attribute the tensor does not have,
-    # so after that first read `value` is found at once.
-    #
-    # *Left out: static shapes.* Graph mode works out each op's output
-    # shape before the op runs (ops.py's `infer_shape`). Here the value
-    # exists before anyone can ask, so an op's output shape is its value's
-    # shape, read the first time it is asked for. Only the ops that may
-    # hand an input back unchanged, such as `sum_to`, ask. (A Python
-    # number has no `shape` attribute; its shape is `()`.)
-    def __getattr__(self, name):
-        if name == "shape":
-            self.shape = getattr(self.value, "shape", ())
-            return self.shape
-        if name != "value" or self.op is not None:
-            raise AttributeError(name)
-        initial = self.initial_value
-        self.value = initial if self.constant else np.asarray(initial)
-        return self.value
-
     # `numpy()` hands out the value, as TensorFlow 2's tensors do: a copy,
     # which the caller may change freely, and a NumPy scalar for a scalar,
     # as `sess.run` gives.
@@ -101,7 +86,7 @@ class EagerGraph(Graph):
     def __init__(self):
         super().__init__()
         self.numbers = itertools.count(1)
-        self.constants = lru_cache(maxsize=256, typed=True)(super().convert)
+        self.constants = lru_cache(maxsize=256, typed=True)(self.constant)
 
     # It makes eager tensors. A placeholder has no place here: there is no
     # later run to feed it.
@@ -111,15 +96,25 @@ class EagerGraph(Graph):
                              "tensor a value")
         t = EagerTensor(initial_value, op, self)
         t.number = next(self.numbers)
+        if op is None:
+            t.value = np.asarray(t.initial_value)
         return t
 
-    # A number is looked up among the constants (`typed=True` keeps `1`,
-    # `1.0` and `True` apart). Zero is not: `0.0 == -0.0`, so the cache
-    # would hand out one for the other, and `1 / x` tells them apart.
+    # A number becomes a constant that holds the number itself, not an
+    # array: NumPy treats a Python number as *weak*, taking the dtype of
+    # the array it meets (tensor.py's `frozen` keeps numbers for that).
+    # Each is made once and looked up after (`typed=True` keeps `1`, `1.0`
+    # and `True` apart), except zero: `0.0 == -0.0`, so the cache would
+    # hand out one for the other, and `1 / x` tells them apart.
     def convert(self, value):
-        if type(value) in (bool, int, float) and value:
-            return self.constants(value)
+        if type(value) in (bool, int, float):
+            return self.constants(value) if value else self.constant(value)
         return super().convert(value)
+
+    def constant(self, number):
+        constant = super().convert(number)
+        constant.value = number
+        return constant
 
     # Graph mode's `gradients` walks every op behind `y`; here only a tape
     # knows which ops count, and TensorFlow 2 refuses `tf.gradients` in
@@ -185,6 +180,7 @@ class EagerGraph(Graph):
             del op.output
         try:
             y.value = op.compute(None, *[x.value for x in inputs])
+            y.shape = getattr(y.value, "shape", ())
         except Exception as error:
             super().op(op_class, *inputs, **attributes)
             where = op.describe([np.shape(x.value) for x in inputs])
