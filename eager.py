@@ -349,11 +349,11 @@ def train(epochs=10_000):
 # this XOR step, and computes even the gradients nobody asked for (`dot`'s
 # rule returns one for `X` too, which a plan would leave out). It pays for
 # it. In `python benchmarks/xor.py`, with everything left out that this
-# page leaves out, the eager step takes about 2.7 times as long as the
+# page leaves out, the eager step takes about 2.5 times as long as the
 # walked `Session`'s step and about 9 times as long as the
-# `CompiledSession`'s (110, 41 and 12 µs in one run on the project's
-# machine), and 6.4 to 6.7 times as long as the same step written by hand
-# in NumPy, where PyTorch's eager step takes about 3.8 times; built the
+# `CompiledSession`'s (104, 41 and 12 µs in one run on the project's
+# machine), and about 6 times as long as the same step written by hand in
+# NumPy, where PyTorch's eager step takes about 3.8 times; built the
 # graph way, it took 12.8 times. A whole graph can be handed to a
 # compiler, as TensorFlow's XLA and JAX's `jit` do, to fuse its ops into
 # fewer, faster ones. And a graph can be differentiated before it ever
