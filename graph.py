@@ -283,9 +283,9 @@ class Graph:
         # Each turn takes a tensor whose uses have all reported and adds up
         # their partials: that sum is ∂y/∂t, final. A tensor with no op (a
         # variable or placeholder) ends its path here. An op may report None
-        # for an input that does not
-        # affect its value (the `like` of `sum_to` lends only its shape):
-        # that use has reported, and passed nothing.
+        # for an input that does not affect its value (the `like` of
+        # `sum_to` lends only its shape): that use has reported, and passed
+        # nothing.
         while queue:
             t = queue.popleft()
             parts = partials.pop(t)
