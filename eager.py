@@ -53,6 +53,10 @@ from tensor import Tensor
 # soon as the op does, so the output's shape is simply its value's (`()`
 # for a value without a `shape`, such as `group`'s None).
 class EagerTensor(Tensor):
+    # An op's output is made without `Tensor.__init__` (see `op` below);
+    # like every op's output, it has no initial value.
+    initial_value = None
+
     # `numpy()` hands out the value, as TensorFlow 2's tensors do: a copy,
     # which the caller may change freely, and a NumPy scalar for a scalar,
     # as `sess.run` gives.

@@ -126,6 +126,7 @@ def test_values_are_computed_when_built():
     a = graph.tensor(np.array([1.0, 2.0]))
     b = a * 3 + 1
     assert isinstance(b, EagerTensor)
+    assert (b.op.kind, b.initial_value, b.shape, b.constant) == ("add", None, (2,), False)
     np.testing.assert_array_equal(b.numpy(), [4.0, 7.0])
     # numpy() gives a copy: changing it changes nothing in the graph.
     b.numpy()[0] = 100.0
