@@ -7,10 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import need
 
 import main
-import plots
 from session import Session
+
+need("matplotlib", "requirements-docs.txt")
+import plots  # noqa: E402  (plots imports matplotlib: only after the check)
 
 ROOT = Path(__file__).resolve().parent.parent
 
