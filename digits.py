@@ -37,6 +37,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from graph import Graph
@@ -300,12 +301,18 @@ def evaluate(sess, model, images, labels):
 Run = namedtuple("Run", "data model sess history losses")
 
 
+#
+# (An aside: NumPy's matrix products may use several threads. On matrices
+# this small, threads cost more to coordinate than they save, and on a
+# busy machine they wait for each other, so training holds NumPy's BLAS
+# library to one thread, with threadpoolctl, which scikit-learn uses too.)
 def train(epochs=EPOCHS, bar=True):
     data = load_data()
     model = build_model(initial_weights())
     sess = Session(model.loss.graph)
     order = batch_order(len(data.train_images), epochs)
-    return Run(data, model, sess, *fit(sess, model, data, order, bar))
+    with threadpool_limits(limits=1, user_api="blas"):
+        return Run(data, model, sess, *fit(sess, model, data, order, bar))
 
 
 # ## Results
