@@ -3,6 +3,7 @@ when a part they need is missing (say in one line what to install, and exit
 with status 1), and how the tests treat a missing part (helpers.need)."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -104,3 +105,27 @@ def test_a_missing_part_skips_a_test_but_fails_it_in_ci(monkeypatch):
     with pytest.raises(pytest.fail.Exception, match=reason):
         need("no_such_module", "requirements-x.txt")
     assert need("json", "requirements-x.txt").__name__ == "json"
+
+
+# exercises.py's promise: `python exercises.py mine.py` runs the exercises'
+# tests on the reader's functions, and skips the exercises mine.py leaves out.
+def test_exercises_py_checks_a_reader_s_own_solutions(tmp_path):
+    mine = tmp_path / "mine.py"
+    mine.write_text(
+        "import numpy as np\n"
+        "from ops import BaseOp\n\n\n"
+        "class TanhOp(BaseOp):\n"
+        "    def compute(self, sess, x):\n"
+        "        return np.tanh(x)\n\n"
+        "    def gradient(self, grad):  # wrong: tanh' is 1 - tanh²\n"
+        "        return [grad * (1 + self.output * self.output)]\n\n\n"
+        "def tanh(x):\n"
+        "    return TanhOp([x], x.graph).output\n")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "exercises.py"), str(mine), "-q", "-p", "no:cacheprovider",
+         "-k", "exercise_2_tanh_inside or exercise_6_a_quadratic"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout
+    summary = done.stdout.splitlines()[-1]
+    assert re.match(r"\d+ failed, \d+ skipped", summary), summary
+    assert "exercise 6: " in done.stdout and "has no hessian_vector_product" in done.stdout
