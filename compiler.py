@@ -1,8 +1,3 @@
-# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
-# [ops](ops.html) · [session](session.html) · **[compiler](compiler.html)** ·
-# [eager](eager.html) · [digits](digits.html) · [tf_test](tf_test.html) ·
-# [tf_digits](tf_digits.html) · [exercises](exercises.html)
-#
 # # compiler.py: a plan becomes straight-line code
 #
 # session.py runs a plan by walking it: for every step, look up the inputs'
@@ -128,7 +123,7 @@ class Compiler:
 
     def __init__(self, sess):
         self.sess = sess
-        self.walk = partial(type(sess).run, sess)
+        self.walk = partial(session.Session.run, sess)
         self.entries = lru_cache(maxsize=64)(lambda tensors, fed: {"runs": 0})
         self.ready = {}
 
@@ -200,6 +195,18 @@ class Compiler:
         examples = try_out(self.sess, plan, feed_dict or {})
         kind = shape_of_fetch(fetches)
         return Writer(self, plan, examples, tensors, fed, kind).source
+
+
+# `CompiledSession` is a `Session` whose `run` goes through a `Compiler`:
+# the same interface, the same values to the last bit, and plans that run
+# often turned into code. Compiling is opt-in: `Session` only walks.
+class CompiledSession(session.Session):
+    def __init__(self, graph):
+        super().__init__(graph)
+        self.compiler = Compiler(self)
+
+    def run(self, fetches, feed_dict=None):
+        return self.compiler.run(fetches, feed_dict)
 
 
 # The key under which `run` looks a compiled function up.
@@ -878,6 +885,5 @@ def ufunc_of(node, function):
     return None
 
 
-# Next: [eager.py](eager.html), the same ops run the way TensorFlow 2 and
-# PyTorch run them, one at a time as they are written, with a tape to
-# differentiate them.
+# Next and last: [exercises.py](exercises.html), changes to make to the
+# engine yourself.

@@ -1,8 +1,3 @@
-# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
-# [ops](ops.html) · [session](session.html) · [compiler](compiler.html) ·
-# [eager](eager.html) · **[digits](digits.html)** · [tf_test](tf_test.html) ·
-# [tf_digits](tf_digits.html) · [exercises](exercises.html)
-#
 # # digits.py: reading handwritten digits
 #
 # XOR showed that the engine learns; four examples cannot show much more.
@@ -99,7 +94,7 @@ def load_data():
 # `logits` is (n, 10): ten scores per image, one per digit, the largest
 # being the network's answer. The hidden layer uses relu, `max(x, 0)`,
 # where XOR's used the sigmoid: it is cheaper, and its slope does not fade
-# for large inputs (see [ops.py](ops.html)).
+# for large inputs (see [nn_ops.py](nn_ops.html)).
 #
 # `build_model` builds it and returns, by name, the tensors training
 # needs. The images and labels are placeholders, `graph.tensor()` with no
@@ -138,7 +133,7 @@ def build_model(weights, rate=RATE, momentum=MOMENTUM):
     # a uniform guess.)
     #
     # `graph.softmax_cross_entropy_with_logits` computes both steps in one op,
-    # from the logits. [ops.py](ops.html) derives it; two of its properties
+    # from the logits. [nn_ops.py](nn_ops.html) derives it; two of its properties
     # matter here. First, it never forms the probabilities, so it stays exact
     # however large the logits grow. Written as the formula reads,
     # `−Σ labels · log(softmax(z))`, it breaks: a probability below about

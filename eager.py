@@ -1,8 +1,3 @@
-# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
-# [ops](ops.html) · [session](session.html) · [compiler](compiler.html) ·
-# **[eager](eager.html)** · [digits](digits.html) · [tf_test](tf_test.html) ·
-# [tf_digits](tf_digits.html) · [exercises](exercises.html)
-#
 # # eager.py: TensorFlow 2's way, on the same ops
 #
 # So far, building and running have been two steps: `a + b` adds an op to
@@ -235,5 +230,5 @@ if __name__ == "__main__":
     train()
 
 
-# Next: [digits.py](digits.html), the engine on a real problem: reading
-# handwritten digits.
+# Next: [nn_ops.py](nn_ops.html), the ops a classifier needs, and then
+# the engine on a real problem: reading handwritten digits.

@@ -1,8 +1,3 @@
-# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
-# [ops](ops.html) · [session](session.html) · [compiler](compiler.html) ·
-# [eager](eager.html) · [digits](digits.html) · [tf_test](tf_test.html) ·
-# [tf_digits](tf_digits.html) · **[exercises](exercises.html)**
-#
 # # exercises.py: change the engine, and check your change
 #
 # You have now read all of it: a graph that records a computation, ops
@@ -137,27 +132,33 @@
 # ## Checking your solutions
 #
 # The tests in tests/test_exercises.py reach each exercise's solution
-# through one function, by name. Write yours with the same name, the same
-# arguments and the same results, in a file of your own, say `mine.py`:
+# through its functions, by name. Write yours with the same names, the
+# same arguments and the same results, in a file of your own, say
+# `mine.py`:
 #
-# 1. `model_with_biases(graph, w0, b0, w1, b1)`: the loss, built in
-#    `graph` from those four tensors;
-# 2. `tanh(x)`: the output tensor of your tanh op applied to `x`;
-# 3. `model_with_rate()`: `(loss, update, rate, (w0, w1))`, main.py's
-#    model with the rate a placeholder;
-# 4. `model_on_placeholders(w0, w1)`: `(inputs, targets, loss, update,
-#    (w0, w1))`, from the starting weights' values;
-# 5. `model_with_momentum(momentum)`: `(loss, update, weights,
-#    velocities)`, the last two lists of two variables, with a rate of 0.5;
-# 6. `hessian_vector_product(y, x, v)`: the tensor `H v`;
-# 7. `naive_gradients(y, x)`: the tensor of dy/dx, by the naive queue.
+# - exercise 0: `Node`, `evaluate(node)` and `gradients(y, xs)`, your
+#   scalar engine;
+# - exercise 1: `model_with_biases(graph, w0, b0, w1, b1)`, the loss,
+#   built in `graph` from those four tensors;
+# - exercise 2: `tanh(x)`, the output tensor of your tanh op applied to
+#   `x`;
+# - exercise 3: `model_with_rate()`, returning `(loss, update, rate, (w0,
+#   w1))`: main.py's model with the rate a placeholder;
+# - exercise 4: `model_on_placeholders(w0, w1)`, returning `(inputs,
+#   targets, loss, update, (w0, w1))`, from the starting weights' values;
+# - exercise 5: `model_with_momentum(momentum)`, returning `(loss, update,
+#   weights, velocities)`, the last two lists of two variables, at a rate
+#   of 0.5;
+# - exercise 6: `hessian_vector_product(y, x, v)`, the tensor `H v`;
+# - exercise 7: `naive_gradients(y, x)`, the tensor of dy/dx, by the
+#   naive queue.
 #
 # Then run
 #
 #     python exercises.py mine.py
 #
 # and the tests call your functions in place of the project's. An exercise
-# your file has no function for is skipped, so you can check them one at a
+# your file lacks a function for is skipped, so you can check them one at a
 # time; further arguments go to pytest (`-k exercise_2` runs one
 # exercise's tests). `python exercises.py` alone checks the project's
 # solutions. The file's path reaches the tests in the environment

@@ -1,63 +1,28 @@
-# [main](main.html) · **[graph](graph.html)** · [tensor](tensor.html) ·
-# [ops](ops.html) · [session](session.html) · [compiler](compiler.html) ·
-# [eager](eager.html) · [digits](digits.html) · [tf_test](tf_test.html) ·
-# [tf_digits](tf_digits.html) · [exercises](exercises.html)
-#
 # # graph.py: building the graph, and differentiating it
 #
-# A `Graph` owns tensors and the ops that connect them. Building one
-# computes nothing: `graph.add(a, b)` only records that some tensor will be
-# `a + b`, and returns that tensor. The arithmetic happens later, in a
-# session (session.py). Keeping *what to compute* apart from *computing it*
-# is what makes this page's main act possible: `gradients` reads the
-# recorded computation and writes its derivative, as more graph.
+# A `Graph` records a computation without doing it: `graph.add(a, b)`
+# returns a tensor that *will* hold `a + b` when a session runs it. Keeping
+# what to compute apart from computing it is what makes this page's main
+# act possible: `gradients` reads the recorded computation and writes its
+# derivative, as more graph.
 #
-# Three kinds of objects make up a graph, each in a file of its own:
-#
-# - tensors (tensor.py), the nodes that carry values: placeholders to be
-#   fed, variables with a value, and the outputs of ops;
-# - ops (ops.py), the nodes that compute: an op takes input tensors and
-#   makes one output tensor, and knows its own derivative;
-# - the graph, this file, which makes both and holds the algorithm that
-#   ties the ops' derivatives together.
+# A graph is made of tensors (tensor.py), the nodes that carry values, and
+# ops (ops.py), the nodes that compute one output tensor from their inputs
+# and know their own derivative. This page makes both, and holds the
+# algorithm that ties the ops' derivatives together.
 from collections import deque
 from functools import reduce
 
-from ops import (
-    AddOp,
-    AssignOp,
-    BroadcastToOp,
-    DivOp,
-    DotOp,
-    ExpandOp,
-    ExpOp,
-    GroupOp,
-    LogOp,
-    LogSoftmaxOp,
-    MeanOp,
-    MulOp,
-    NegOp,
-    ReluOp,
-    SigmoidOp,
-    SoftmaxCrossEntropyWithLogitsOp,
-    SoftmaxOp,
-    SpreadOp,
-    SquareOp,
-    StepOp,
-    SubOp,
-    SumOp,
-    SumToOp,
-    TransposeOp,
-)
+import nn_ops
+import ops
 from tensor import Tensor
 
 
 # A graph keeps no list of its nodes: every tensor knows its op, and every
-# op its inputs, so the graph behind any tensor can be found by walking back
-# from it.
+# op its inputs, so the graph behind a tensor is found by walking back from
+# it. A counter numbers the tensors, so that error messages can tell them
+# apart.
 class Graph:
-    # Its only state is a counter, which numbers its tensors so that error
-    # messages can tell them apart.
     def __init__(self):
         self.count = 0
 
@@ -69,9 +34,9 @@ class Graph:
         return Tensor(initial_value, op, self)
 
     # Every op passes its inputs through `convert`, which is why `x + 1`
-    # works: the 1 becomes a constant, a tensor with a value that nothing
-    # will assign to. A tensor of another graph is refused here, when the
-    # mistake is made, rather than later at run time.
+    # works: the 1 becomes a *constant*, a tensor with a value that nothing
+    # will assign to. A tensor of another graph is refused here, where the
+    # mistake is made.
     def convert(self, value):
         if not isinstance(value, Tensor):
             constant = self.tensor(value)
@@ -83,13 +48,11 @@ class Graph:
 
     # ## Building ops
     #
-    # Every op is built by `op`. It first asks the op's class whether, given
-    # these inputs, the op would hand one of them straight back: summing a
-    # gradient back to the shape it already has leaves it as it is. Then no
-    # op is built at all. `gradients` would write such steps all the time.
-    #
-    # Keyword arguments are the op's attributes, such as the axes of a sum,
-    # and pass straight on to the op.
+    # Every op is built by `op`, which passes keyword arguments on as the
+    # op's attributes (such as the axes of a sum). It first asks the op's
+    # class whether the op would hand an input straight back (summing a
+    # gradient back to the shape it already has does nothing), and then
+    # builds nothing: `gradients` would write such steps all the time.
     def op(self, op_class, *inputs, **attributes):
         inputs = [self.convert(x) for x in inputs]
         unchanged = op_class.unchanged(*inputs)
@@ -97,165 +60,168 @@ class Graph:
             return unchanged
         return op_class(inputs, self, **attributes).output
 
-    # The public op-building methods, one line each, return the output
-    # tensor of their op. The last two of this group appear only in
-    # backward passes: `sum_to` and `broadcast_to` move a tensor between a
-    # broadcast shape and the shape it came from. ops.py explains them all.
-    add = lambda self, a, b: self.op(AddOp, a, b)
-    sub = lambda self, a, b: self.op(SubOp, a, b)
-    mul = lambda self, a, b: self.op(MulOp, a, b)
-    div = lambda self, a, b: self.op(DivOp, a, b)
-    neg = lambda self, x: self.op(NegOp, x)
-    square = lambda self, x: self.op(SquareOp, x)
-    sigmoid = lambda self, x: self.op(SigmoidOp, x)
-    dot = lambda self, a, b: self.op(DotOp, a, b)
-    transpose = lambda self, x: self.op(TransposeOp, x)
-    assign = lambda self, a, b: self.op(AssignOp, a, b)
-    sum_to = lambda self, x, like: self.op(SumToOp, x, like)
-    broadcast_to = lambda self, x, like: self.op(BroadcastToOp, x, like)
+    # One line per op, each returning its op's output; ops.py explains
+    # them. `sum_to` and `broadcast_to` move a value between a broadcast
+    # shape and the shape it came from, and `expand` and `spread` undo a
+    # sum and a mean: backward passes use them.
+    add = lambda self, a, b: self.op(ops.AddOp, a, b)
+    sub = lambda self, a, b: self.op(ops.SubOp, a, b)
+    mul = lambda self, a, b: self.op(ops.MulOp, a, b)
+    div = lambda self, a, b: self.op(ops.DivOp, a, b)
+    neg = lambda self, x: self.op(ops.NegOp, x)
+    square = lambda self, x: self.op(ops.SquareOp, x)
+    sigmoid = lambda self, x: self.op(ops.SigmoidOp, x)
+    dot = lambda self, a, b: self.op(ops.DotOp, a, b)
+    transpose = lambda self, x: self.op(ops.TransposeOp, x)
+    assign = lambda self, a, b: self.op(ops.AssignOp, a, b)
+    sum_to = lambda self, x, like: self.op(ops.SumToOp, x, like)
+    broadcast_to = lambda self, x, like: self.op(ops.BroadcastToOp, x, like)
+    sum = lambda self, x, axis=None, keepdims=False: self.op(
+        ops.SumOp, x, axis=axis, keepdims=keepdims)
+    mean = lambda self, x, axis=None, keepdims=False: self.op(
+        ops.MeanOp, x, axis=axis, keepdims=keepdims)
+    expand = lambda self, x, like, **attrs: self.op(ops.ExpandOp, x, like, **attrs)
+    spread = lambda self, x, like, **attrs: self.op(ops.SpreadOp, x, like, **attrs)
 
-    # The ops of the digits chapter: three more elementwise functions, and
-    # `step`, relu's slope, which only relu's gradient uses.
-    exp = lambda self, x: self.op(ExpOp, x)
-    log = lambda self, x: self.op(LogOp, x)
-    relu = lambda self, x: self.op(ReluOp, x)
-    step = lambda self, x: self.op(StepOp, x)
+    # The digits chapter's ops ([nn_ops.py](nn_ops.html)). The loss's
+    # arguments must be named, as in TensorFlow: swapped, it would still
+    # run, and be wrong.
+    exp = lambda self, x: self.op(nn_ops.ExpOp, x)
+    log = lambda self, x: self.op(nn_ops.LogOp, x)
+    relu = lambda self, x: self.op(nn_ops.ReluOp, x)
+    step = lambda self, x: self.op(nn_ops.StepOp, x)
+    softmax = lambda self, x: self.op(nn_ops.SoftmaxOp, x)
+    log_softmax = lambda self, x: self.op(nn_ops.LogSoftmaxOp, x)
 
-    # Sums over some axes, or over all of them when `axis` is None.
-    def sum(self, x, axis=None, keepdims=False):
-        return self.op(SumOp, x, axis=axis, keepdims=keepdims)
-
-    # A mean is such a sum divided by the number of elements added.
-    def mean(self, x, axis=None, keepdims=False):
-        return self.op(MeanOp, x, axis=axis, keepdims=keepdims)
-
-    # Their mirror images, `expand` and `spread`, copy a sum, or a share of
-    # a mean, back out to the shape it came from. They appear in backward
-    # passes, and take the same attributes. Then softmax and its logarithm,
-    # over the last axis.
-    expand = lambda self, x, like, **attrs: self.op(ExpandOp, x, like, **attrs)
-    spread = lambda self, x, like, **attrs: self.op(SpreadOp, x, like, **attrs)
-    softmax = lambda self, x: self.op(SoftmaxOp, x)
-    log_softmax = lambda self, x: self.op(LogSoftmaxOp, x)
-
-    # The loss that fuses softmax with cross-entropy. Its arguments must be
-    # named, as in TensorFlow: a loss with labels and logits swapped would
-    # still run, and be wrong.
     def softmax_cross_entropy_with_logits(self, *, labels, logits):
-        return self.op(SoftmaxCrossEntropyWithLogitsOp, labels, logits)
+        return self.op(nn_ops.SoftmaxCrossEntropyWithLogitsOp, labels, logits)
 
-    # `group` takes a list of tensors, or one tensor alone, as TensorFlow's
-    # does; `gradients` below takes its `xs` the same way.
+    # `group` bundles tensors into one, so that one fetch runs them all. It
+    # takes a list of tensors, or one tensor alone, as TensorFlow's does;
+    # `gradients` takes its `xs` the same way.
     def group(self, inputs):
-        return self.op(GroupOp, *self.as_list(inputs))
+        return self.op(ops.GroupOp, *self.as_list(inputs))
 
-    # (A list, or anything that iterates, is taken as it is.)
     def as_list(self, tensors):
         return [tensors] if isinstance(tensors, Tensor) else list(tensors)
 
     # ## Gradients
     #
-    # `gradients(y, xs)` returns, for each tensor x in `xs`, a tensor whose
-    # value will be the gradient of `sum(y)` with respect to x: for each
-    # element of x, how fast the sum of `y`'s elements changes as that
-    # element changes. For a scalar loss L, as in main.py, that is simply
-    # ∂L/∂x. It has exactly x's shape. Where `y` does not depend on x the
-    # answer is None, as in TensorFlow.
+    # `gradients(y, xs)` returns, for each tensor x in `xs`, a tensor that
+    # will hold the gradient of the sum of y's elements with respect to x:
+    # for a scalar loss $L$, simply $∂L / ∂x$, with exactly
+    # x's shape. Where `y` does not depend on x the answer is None, as in
+    # TensorFlow.
     #
-    # ### The chain rule
+    # ### The chain rule, one op at a time
     #
-    # If L depends on x only through u = f(x), then
+    # Say $L$ depends on a tensor $x$ only through an op's output $u$. For
+    # every element $x_j$ the chain rule sums over the elements of $u$:
     #
-    #     ∂L/∂x = ∂L/∂u · ∂u/∂x
+    # $$\frac{∂L}{∂x_j} = \sum_i \frac{∂L}{∂u_i}
+    # \frac{∂u_i}{∂x_j}$$
     #
-    # and if x is used by several ops, u₁ = f₁(x), u₂ = f₂(x), …, its
-    # uses add up:
+    # The numbers $∂u_i / ∂x_j$ form the op's *Jacobian*
+    # $J$, and the sum is a row vector times a matrix: writing
+    # $\bar{u} = ∂L / ∂u$, we have $\bar{x} = \bar{u} J$, a
+    # **vector-Jacobian product**. That is what an op's `gradient(grad)`
+    # computes: `grad` is $\bar u$, and it returns $\bar x$ for each input.
+    # It never forms $J$. For main.py's first sigmoid, on a 4 × 4 matrix,
+    # $J$ has 16 × 16 entries, all zero off the diagonal, and `gradient`
+    # multiplies elementwise instead. Since $\bar x$ has one entry per
+    # element of $x$, it has $x$'s shape.
     #
-    #     ∂L/∂x = ∂L/∂u₁ · ∂u₁/∂x + ∂L/∂u₂ · ∂u₂/∂x + …
-    #
-    # That is all of backpropagation. Each op knows one factor, the
-    # derivative of its output with respect to its inputs (∂u/∂x: ops.py).
-    # The other factor, ∂L/∂u, arrives from the ops after it: it is the
-    # `grad` that `op.gradient(grad)` receives, and what that method returns
-    # for each input is the product, one term of the sum above.
+    # If $x$ is used by several ops, each use contributes a term, and the
+    # terms add up. Applying this from the loss back to the inputs, one op
+    # at a time, is **reverse-mode automatic differentiation**
+    # (backpropagation, in neural networks).
     #
     # ### A worked example
     #
-    # Take `y = (a + b) * (b + 1)` at a = 1, b = 2, and call the two
-    # factors u = a + b = 3 and v = b + 1 = 3, so y = u · v = 9. Going
-    # backwards from y:
+    # Take $y = (a + b)(b + 1)$ at $a = 1, b = 2$, and name the two factors
+    # $u = a + b = 3$ and $v = b + 1 = 3$, so $y = uv = 9$. Going backwards,
+    # with mul's rule $∂(uv)/∂u = v$ and add's rule
+    # $∂(a + b)/∂a = 1$:
     #
-    #     ∂y/∂y = 1                  the seed
-    #     ∂y/∂u = ∂y/∂y · v = 3      mul's rule
-    #     ∂y/∂v = ∂y/∂y · u = 3      mul's rule
-    #     ∂y/∂a = ∂y/∂u · 1 = 3      add's rule
-    #     ∂y/∂b = ∂y/∂u · 1          b is used
-    #           + ∂y/∂v · 1          twice: its
-    #           = 3 + 3 = 6          uses add up
+    # $$\begin{array}{rcl}
+    # \bar y &=& 1 \\
+    # \bar u &=& \bar y \, v = 3 \\
+    # \bar v &=& \bar y \, u = 3 \\
+    # \bar a &=& \bar u \cdot 1 = 3 \\
+    # \bar b &=& \bar u \cdot 1 + \bar v \cdot 1 = 6
+    # \end{array}$$
     #
-    # Differentiating `(a + b)(b + 1)` by hand agrees: ∂y/∂a = b + 1 = 3
-    # and ∂y/∂b = (b + 1) + (a + b) = 6.
+    # $b$ is used twice, and its two terms add up. By hand,
+    # $∂y/∂a = b + 1 = 3$ and
+    # $∂y/∂b = (b + 1) + (a + b) = 6$. In code:
     #
-    # Here is the graph after `gradients(y, [a, b])`. The forward ops are
-    # blue; the orange, dashed ops are the ones `gradients` added, four for
-    # the table's five lines. `broadcast_to` makes the seed: ones shaped
-    # like `y` (its dotted edge carries only `y`'s shape). The two orange `mul`s
-    # compute ∂y/∂u = 1 · v and ∂y/∂v = 1 · u. The adds' gradients build
-    # nothing, because an add passes its `grad` on unchanged: the first
-    # `mul` is already ∂y/∂a. `b` hears from both adds, so the orange
-    # `add` sums their two 3s into ∂y/∂b = 6.
+    #     a, b = graph.tensor(1.0), graph.tensor(2.0)
+    #     y = (a + b) * (b + 1)
+    #     ga, gb = graph.gradients(y, [a, b])
+    #     print(*Session(graph).run([ga, gb]))
+    #                        # 3.0 6.0
     #
-    # ![y = (a + b) * (b + 1) and its gradients: the forward ops in blue,
-    # and in orange a broadcast_to, two muls and an add](example_gradient.svg)
+    # Here is the graph afterwards, drawn with every value the run computes.
+    # The blue ops are the forward pass; the orange, dashed ones are those
+    # `gradients` added: `broadcast_to` makes $\bar y = 1$ (ones shaped like
+    # `y`), two `mul`s make $\bar u$ and $\bar v$, and an `add` sums $b$'s
+    # two terms. The adds' rule builds nothing (their `grad` passes on
+    # unchanged), so $\bar u$ is also $\bar a$.
+    #
+    # ![y = (a + b) * (b + 1) at a = 1, b = 2, with its gradients: forward
+    # ops in blue, and in orange a broadcast_to, two muls and an
+    # add](example_gradient.svg)
     #
     # ### Why backwards
     #
-    # The same products could be formed from the inputs forwards, carrying
-    # ∂u/∂a along with every value u. But that gives the derivatives with
-    # respect to *one* input per pass: a network with a million weights
-    # would need a million passes. Going backwards from a scalar loss gives
-    # the derivatives with respect to every input in one pass, at a cost of
-    # a small multiple of the forward pass. That is why training uses
-    # reverse accumulation.
+    # The same products could be formed forwards, from an input towards
+    # $L$, carrying $∂u / ∂w$ along with every value $u$
+    # (*forward mode*). But each forward pass follows one input: main.py's
+    # loss depends on 12 weights ($2 \times 4$ in `weights0`, $4 \times 1$
+    # in `weights1`), so forward mode needs 12 passes, each costing about as
+    # much as evaluating the network. Reverse mode starts from the one
+    # output and gets all 12 derivatives in a single backward pass. For a
+    # million weights it is a million passes against one: a scalar loss is
+    # why training goes backwards.
     #
     # ### Uses must add up first
     #
     # The naive way to run the chain rule backwards is a queue of (tensor,
-    # partial gradient) pairs, each forwarded as soon as it is made:
+    # partial gradient) pairs, each passed on as soon as it is made:
     #
     #     queue = deque([(y, seed)])
     #     while queue:
     #         t, grad = queue.popleft()
-    #         if t in grads:
-    #             grads[t] = grads[t] + grad
-    #         else:
-    #             grads[t] = grad
+    #         grads[t] = grads.get(t, 0) + grad
     #         if t.op is not None:
     #             parts = t.op.gradient(grad)
-    #             queue.extend(zip(t.op.inputs, parts))
+    #             queue.extend(zip(t.op.inputs,
+    #                              parts))
     #
-    # It gives the right sums, since every `gradient` is linear in `grad`.
-    # But a tensor used twice sends two partials back, and everything
-    # upstream of it is differentiated twice; in a chain `t = t * t`
-    # repeated n times the work doubles at every link, 2ⁿ calls where n
-    # would do. So we wait instead: a tensor leaves the queue only when all
-    # of its uses have reported, with the sum of their partials. Each op's
-    # `gradient` then runs at most once, and the backward pass adds a
-    # number of ops proportional to the size of the forward graph.
+    # Its sums are right, since every `gradient` is linear in `grad`. But a
+    # tensor used twice sends two partials back, and everything upstream is
+    # differentiated twice: in a chain of `t = t * t`, the work doubles at
+    # every link, $2^n$ calls where $n$ would do. So we wait: a tensor
+    # leaves the queue only when all its uses have reported, with the sum
+    # of their partials. Each op's `gradient` then runs at most once.
+    #
+    # That order, every tensor after all the ops that use it, is a
+    # **topological order** of the graph, read backwards; a queue that
+    # releases a node once its count of unfinished neighbours reaches zero
+    # is **Kahn's algorithm** for finding one.
     #
     # `ops`, if given, is the set of ops the walk may pass through; any
-    # other op's output then counts as a constant. Graph mode walks every
-    # op; a `GradientTape` (eager.py) passes the ops it recorded.
+    # other op's output counts as a constant. A `GradientTape` (eager.py)
+    # passes the ops it recorded.
     def gradients(self, y, xs, ops=None):
         y = self.convert(y)
         xs = [self.convert(x) for x in self.as_list(xs)]
         walked = lambda t: t.op is not None and (ops is None or t.op in ops)
 
-        # First, walk back from `y`, recording every use of every tensor,
-        # as the output of the op that uses it (an op that uses `t` twice,
-        # as `t * t` does, counts twice). The walk keeps its own stack
-        # instead of recursing: Python allows 1,000 nested calls, and graphs
-        # can be far deeper.
+        # First, walk back from `y`, recording every use of every tensor as
+        # the output of the op that uses it (`t * t` counts twice). The walk
+        # keeps a stack of its own rather than recursing: Python allows
+        # 1,000 nested calls, and graphs can be far deeper.
         users = {y: []}
         stack = [y]
         while stack:
@@ -266,11 +232,11 @@ class Graph:
                     stack.append(x)
                 users[x].append(t)
 
-        # Only ops on a path from some x to `y` need differentiating. Walk
-        # forward from the xs along those uses: every tensor reached depends
-        # on an x, and is *live*. (An op's `gradient` still builds tensors
-        # for all its inputs, live or not; those for the others are dropped
-        # here, and no run ever computes them.)
+        # Only tensors on a path from some x to `y` need a gradient: walk
+        # forward from the xs along those uses, marking each tensor reached
+        # *live*. (An op's `gradient` still builds tensors for all its
+        # inputs; those for inputs that are not live are dropped, and never
+        # run.)
         live = set()
         stack = [x for x in xs if x in users]
         while stack:
@@ -279,22 +245,21 @@ class Graph:
                 live.add(t)
                 stack.extend(users[t])
 
-        # Then the queue. `waiting` counts the uses each live tensor still
-        # waits to hear from, and `partials` collects the gradients passed
-        # back to it so far. Only `y` starts with a partial, the seed.
+        # Kahn's algorithm: `waiting` counts the uses each live tensor still
+        # waits to hear from, and `partials` collects what they sent. Only
+        # `y` starts with a partial: the seed $∂y / ∂y = 1$.
         waiting = {t: len(users[t]) for t in live}
         partials = {t: [] for t in live}
         if y in live:
-            partials[y].append(self.broadcast_to(1.0, y))  # ∂y/∂y = 1
+            partials[y].append(self.broadcast_to(1.0, y))
         grads = {}
         queue = deque([y] if y in live else [])
 
         # Each turn takes a tensor whose uses have all reported and adds up
-        # their partials: that sum is ∂y/∂t, final. A tensor with no op (a
-        # variable or placeholder), or one whose op is not walked, ends its
-        # path here. An op may report None for an input that does not
-        # affect its value (the `like` of `sum_to` lends only its shape):
-        # that use has reported, and passed nothing.
+        # their partials: that sum is its gradient, final. A variable or
+        # placeholder ends its path here. An op may send None to an input
+        # that lends only its shape (the `like` of `sum_to`): that use has
+        # reported, and passed nothing.
         while queue:
             t = queue.popleft()
             parts = partials.pop(t)
@@ -307,8 +272,7 @@ class Graph:
                 input_grads = t.op.gradient(grad)
 
             # One link of the chain rule: each live input receives its
-            # partial, and joins the queue when it was its last use to
-            # report. Inputs that are not live are skipped.
+            # partial, and joins the queue when its last use has reported.
             for x, x_grad in zip(t.op.inputs, input_grads):
                 if x in live:
                     if x_grad is not None:
@@ -317,9 +281,8 @@ class Graph:
                     if waiting[x] == 0:
                         queue.append(x)
 
-        # On the worked example the queue runs like this (`waiting` after
-        # each turn; the constant 1 in `b + 1` is not live, so it is
-        # never counted):
+        # On the worked example (`waiting` after each turn; the constant 1
+        # of `b + 1` is not live, so it is not counted):
         #
         #     turn leaves gradient  waiting      queue
         #     0                     u1 v1 a1 b2  y

@@ -25,6 +25,7 @@ what to install, and exits with status 1.
 
 import argparse
 import importlib
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -33,19 +34,12 @@ ROOT = Path(__file__).resolve().parent
 
 # The pages, in the order a reader reads them. Adding a page is one line
 # here (and the navigation line at the top of every module).
-READING_ORDER = [
-    "main",
-    "graph",
-    "tensor",
-    "ops",
-    "session",
-    "compiler",
-    "eager",
-    "digits",
-    "tf_test",
-    "tf_digits",
-    "exercises",
-]
+PARTS = {
+    "Part I, the engine": ["main", "graph", "tensor", "ops", "session"],
+    "Part II, beyond the engine": ["eager", "nn_ops", "digits", "tf_test", "tf_digits",
+                                   "compiler", "exercises"],
+}
+READING_ORDER = [name for names in PARTS.values() for name in names]
 
 STYLE = ROOT / "style.css"
 
@@ -71,19 +65,68 @@ def missing(pictures):
 
 def render_pages(folder):
     """Write every page of READING_ORDER, pycco.css and index.html to folder."""
-    import pycco.main
+    # The docs packages are imported where they are used, so that the
+    # tests can read READING_ORDER without them, and `missing` can say
+    # what to install before anything fails.
     import pycco_resources
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name in READING_ORDER:
-        html = pycco.main.generate_documentation(
-            str(ROOT / f"{name}.py"), outdir=str(folder), preserve_paths=False)
-        (folder / f"{name}.html").write_bytes(html)
+        (folder / f"{name}.html").write_bytes(render_page(name, folder))
     css = pycco_resources.css + "\n/* Ours, after Pycco's: style.css */\n\n"
     (folder / "pycco.css").write_text(css + STYLE.read_text(encoding="utf-8"),
                                       encoding="utf-8")
     shutil.copyfile(folder / f"{READING_ORDER[0]}.html", folder / "index.html")
+
+
+def navigation(page):
+    """The line every page opens with: both parts, every page, this one in bold."""
+    link = lambda name: f"**[{name}]({name}.html)**" if name == page else f"[{name}]({name}.html)"
+    return "<br>\n".join(f"*{part}:* " + " · ".join(map(link, names))
+                          for part, names in PARTS.items())
+
+
+# Formulas are written in the comments as LaTeX between dollar signs, $x^2$
+# inline and $$x^2$$ on a line of their own, and typeset here as MathML,
+# which browsers render natively: nothing is fetched when a page is read.
+# Each formula is set aside before Markdown sees the prose (LaTeX's `_` and
+# `*` would read as emphasis) and put back, typeset, afterwards.
+FORMULA = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$", re.S)
+
+
+def render_page(name, folder):
+    """One page's HTML: Pycco's, with the navigation, formulas and viewport."""
+    import pycco.main
+    from latex2mathml.converter import convert
+
+    source = str(ROOT / f"{name}.py")
+    code = Path(source).read_text(encoding="utf-8")
+    language = pycco.main.get_language(source, code)
+    sections = pycco.main.parse(code, language)
+    sections[0]["docs_text"] = navigation(name) + "\n\n" + sections[0]["docs_text"]
+    formulas = []
+
+    def set_aside(match):
+        block, inline = match.groups()
+        mathml = convert(" ".join((block or inline).split()),
+                         display="block" if block else "inline")
+        # A thin space after log, exp and max, which MathML would set flush
+        # against their argument.
+        formulas.append(re.sub(r"(<mi>(?:log|exp|max)</mi>)",
+                               r'\1<mspace width="0.167em" />', mathml))
+        return f"FORMULA{len(formulas) - 1}X"
+
+    for section in sections:
+        section["docs_text"] = FORMULA.sub(set_aside, section["docs_text"])
+    pycco.main.highlight(sections, language, preserve_paths=False, outdir=str(folder))
+    for section in sections:
+        section["docs_html"] = re.sub(r"FORMULA(\d+)X", lambda m: formulas[int(m[1])],
+                                      section["docs_html"])
+    html = pycco.main.generate_html(source, sections, preserve_paths=False,
+                                    outdir=str(folder)).decode("utf-8")
+    viewport = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    return html.replace("<head>", "<head>\n  " + viewport, 1).encode("utf-8")
 
 
 def draw_pictures(folder):

@@ -1,47 +1,36 @@
-# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
-# [ops](ops.html) · **[session](session.html)** · [compiler](compiler.html) ·
-# [eager](eager.html) · [digits](digits.html) · [tf_test](tf_test.html) ·
-# [tf_digits](tf_digits.html) · [exercises](exercises.html)
-#
 # # session.py: running the graph
 #
 # A `Session` evaluates the tensors of one graph. `sess.run(fetches)`
-# answers the question "what are these tensors worth now?", and the answer
-# for each tensor comes from the first of these that applies:
+# answers "what are these tensors worth now?", and each tensor's value
+# comes from the first of these that applies:
 #
-# 1. the **feed**: `feed_dict` gives it a value for this run only, which
-#    overrides everything else, even an op;
+# 1. the **feed**: `feed_dict` gives it a value for this run only,
+#    overriding everything else, even an op;
 # 2. its **op**, computed from the values of the op's inputs;
-# 3. the **state**, for a variable that has been read or assigned before;
-# 4. its **initial value**, copied into the state the first time it is read.
+# 3. the **state**, for a variable read or assigned before;
+# 4. its **initial value**, copied into the state when first read.
 #
-# A tensor with none of these is a placeholder that nobody fed, and the run
-# stops with an error naming it. A placeholder is how data gets in:
+# A tensor with none of these is a placeholder nobody fed, and the run
+# stops with an error naming it. Placeholders are how data gets in:
 #
 #     p = graph.tensor()       # a placeholder
 #     sess.run(p * 2, feed_dict={p: [1, 2]})
 #                              # array([2, 4])
-#
-# A constant, such as the 2 here, needs no state at all: its value is
-# fixed when the graph is built, so it is read straight from the tensor.
 import threading
 from functools import lru_cache
 
 import numpy as np
 
-import compiler
 from ops import AssignOp
 from tensor import Tensor, frozen
 
 
 # ## The simple version
 #
-# The evaluator this project grew from fits in a few lines. To find a
-# tensor's value: take the feed if there is one; else, if it has an op,
-# find its inputs' values (by calling itself) and compute the op; else
-# read the variable. Every answer goes into `cache`, so a tensor that
-# several ops use is computed once per run. (It leaves out what the
-# `Session` below adds: writing assignments back, and clear errors.)
+# The evaluator this project grew from fits in a few lines: take the feed
+# if there is one; else, if the tensor has an op, evaluate its inputs (by
+# calling itself) and compute the op; else read the variable. `cache`
+# makes a tensor that several ops use computed once per run.
 def evaluate(t, feed_dict, state, cache=None):
     cache = {} if cache is None else cache
     if t not in cache:
@@ -55,54 +44,39 @@ def evaluate(t, feed_dict, state, cache=None):
     return cache[t]
 
 
-# It is correct, and `tests/test_session.py` checks it against the
-# `Session`. Two things retired it. Its depth: each op in a chain is one
-# more nested call, and Python allows 1,000, so a chain of a few hundred
-# ops raises `RecursionError`, and backward passes are long chains. And its
-# waste: every run repeats the same walk over the graph, the same lookups
-# and the same decisions, though for a training loop they never change.
-# The `Session` does the same work in the same order, but walks the graph
-# once, with a stack of its own instead of nested calls, and keeps the
-# result as a *plan* that later runs just follow.
+# It is correct (the tests check it against `Session`), but two things
+# retired it. Its depth: each op in a chain is one more nested call, and
+# Python allows 1,000, so a backward pass, a long chain, raises
+# `RecursionError`. And its waste: every run repeats the same walk and the
+# same decisions, which in a training loop never change. `Session` walks
+# the graph once, with a stack of its own, and keeps the result as a
+# *plan* that later runs follow.
 
 
 # A session holds the graph's *state*: `sess.state` maps each variable to
 # its current value, so two sessions on one graph train two independent
-# copies of the model.
+# copies of the model. It keeps the 64 plans used last, and a lock that
+# makes each run's writes atomic.
 class Session:
-    # It also keeps the plans described below, at most the 64 most recently
-    # used (a throwaway fetch such as `sess.run(w * 2)` makes a plan that is
-    # never needed again), and a lock that makes each run's writes atomic.
-    #
-    # `run` below walks a plan, which is the whole idea, and slower than it
-    # need be: a plan run thousands of times is worth turning into
-    # straight-line Python code. So unless `compile=False`, a session's
-    # `run` is its compiler's, which walks a plan with the method below
-    # until the plan has run often enough to be worth compiling, and runs
-    # the compiled code from then on: [compiler.py](compiler.html).
-    def __init__(self, graph, *, compile=True):
+    def __init__(self, graph):
         self.graph = graph
         self.state = {}
         self.lock = threading.Lock()
         self.planned = lru_cache(maxsize=64)(self.plan)
-        if compile:
-            self.compiler = compiler.Compiler(self)
-            self.run = self.compiler.run
 
     # ## Planning a run
     #
-    # Training runs the same fetches thousands of times. Everything that
-    # does not change from one run to the next is therefore worked out once,
-    # on the first run, and kept: a *plan* for each combination of fetched
-    # and fed tensors. A plan lists the variables to read and the ops to
-    # compute, each op after its inputs. It holds only the ops the fetches
-    # need: an op whose output is fed, or that no fetch depends on, is left
-    # out, so fetching `loss` alone does not compute the gradients.
+    # Training runs the same fetches thousands of times, so what does not
+    # change between runs is worked out once and kept: a *plan* for each
+    # combination of fetched and fed tensors. It lists the variables to read
+    # and the ops to compute, each op after its inputs: a **topological
+    # order**, the forward twin of the backward queue's. It holds only the
+    # ops the fetches need (fetching `loss` alone computes no gradients).
     #
     # The order comes from a depth-first walk back from the fetches, with a
-    # stack of its own rather than nested calls, for the reason above. A
-    # tensor is pushed twice: first to visit its inputs, and again, beneath
-    # them, to join the order once they have.
+    # stack instead of nested calls. A tensor is pushed twice: first to
+    # visit its inputs, and again, beneath them, to join the order after
+    # them.
     def plan(self, fetches, fed):
         for t in [*fetches, *fed]:
             if not isinstance(t, Tensor) or t.graph is not self.graph:
@@ -122,11 +96,9 @@ class Session:
             if t.op is None and t.initial_value is None:
                 raise ValueError(f"{t} has no value: feed it, "
                                  f"as in feed_dict={{{t}: value}}")
-        # Constants never change, so their values go straight into the plan.
-        # Each step is stored ready to call: the op's `compute`, its input
-        # tensors, and the output tensor its value belongs to. The assign
-        # steps are listed apart, as (variable, output) pairs, because their
-        # outputs are the values the run will write.
+        # Constants' values go straight into the plan. Each step is ready to
+        # call: the op's `compute`, its inputs, its output. The assigns are
+        # listed apart, as (variable, output) pairs: the values to write.
         constants = {t: t.initial_value for t in order if t.constant}
         variables = [t for t in order if t.op is None and not t.constant]
         steps = [(t.op.compute, t.op.inputs, t) for t in order if t.op is not None]
@@ -135,22 +107,14 @@ class Session:
 
     # ## Running
     #
-    # `run` takes a tensor and returns its value, or takes a list, tuple or
-    # dict of tensors, nested as deep as you like, and returns the same
-    # structure with each tensor replaced by its value, as TensorFlow does.
-    #
-    # `values` holds every value of this run. The plan computes each
-    # tensor once and later steps read it from here, so a tensor used by
-    # many ops (like main.py's activations, used forwards and backwards) is
-    # still computed only once per run.
+    # `run` takes a tensor and returns its value, or any nesting of lists,
+    # tuples and dicts of tensors and returns the same structure of values,
+    # as TensorFlow does. `values` holds every value of this run, each
+    # computed once, however many ops read it.
     #
     # A run changes `self.state` only at its very end, and only if it
-    # succeeded: the values its assign ops computed, and the initial values
-    # of variables it read for the first time, are collected on the way
-    # and written in one step under the lock. A run that raises leaves the
-    # state exactly as it was, so a mistake found halfway through a training
-    # step never leaves half the weights updated; and two threads running
-    # the same session never see each other's half-finished writes.
+    # succeeded: a run that raises leaves every weight as it was, never
+    # half of them updated.
     def run(self, fetches, feed_dict=None):
         tensors = tuple(flatten(fetches))
         feeds = feed_dict or {}
@@ -166,9 +130,8 @@ class Session:
                     values[t] = self.state[t]
                 else:
                     values[t] = first_reads[t] = np.asarray(t.initial_value)
-        # The loop below is the whole of evaluation. Anything an op raises is
-        # raised again with the op and the shapes of its inputs, which is
-        # what one needs to find the line that built it.
+        # This loop is the whole of evaluation. An error is raised again
+        # naming the op and its inputs' shapes, to find the line that built it.
         read = values.__getitem__
         try:
             for compute, inputs, output in steps:
@@ -182,11 +145,9 @@ class Session:
             self.state.update((t, values[output]) for t, output in assigns)
         return rebuild(fetches, iter([fetched(read(t)) for t in tensors]))
 
-    # A fed value must fit the tensor's static shape, if it has one: the
-    # backward pass was built for that shape, and may have left out the
-    # summing back that another shape would need. It enters the run through
-    # `frozen` (tensor.py), which copies it and refuses a tensor; a number
-    # fed becomes a 0-d array, as every fed value is an array.
+    # A fed value enters through `frozen` (tensor.py) and must fit the
+    # tensor's static shape, if it has one: the backward pass was built for
+    # that shape.
     def feed_value(self, t, value):
         try:
             value = np.asarray(frozen(value))
@@ -201,9 +162,7 @@ class Session:
 # ## Fetches and results
 #
 # `flatten` lists the tensors of a fetch structure in order, refusing
-# anything that is neither a tensor nor a container of them; `rebuild`
-# puts values back into the same structure in the same order. Both
-# recurse, but only as deep as the structure the caller wrote.
+# anything else; `rebuild` puts values back into the same structure.
 def flatten(fetches):
     if isinstance(fetches, Tensor):
         yield fetches
@@ -216,8 +175,7 @@ def flatten(fetches):
                         "a tensor, or a list, tuple or dict of tensors")
 
 
-# A namedtuple is rebuilt from its fields, any other list or tuple from a
-# list of its items.
+# (A namedtuple is rebuilt from its fields.)
 def rebuild(fetches, values):
     if isinstance(fetches, Tensor):
         return next(values)
@@ -229,10 +187,8 @@ def rebuild(fetches, values):
     return type(fetches)(items)
 
 
-# A value handed to the caller is the caller's own: a fresh copy, so that
-# changing it in place cannot change the session's state. A scalar comes
-# back as a NumPy scalar (`np.float64`, `np.float32`, ...), and a group's
-# None as None.
+# A value handed back is a fresh copy, the caller's own; a scalar comes
+# back as a NumPy scalar (`np.float64`, …), a group's None as None.
 def fetched(value):
     if value is None:
         return None
@@ -240,5 +196,5 @@ def fetched(value):
     return value if value.ndim else value[()]
 
 
-# That is the whole engine. Next: [compiler.py](compiler.html), which
-# turns a plan that runs often into straight-line code.
+# That is the whole engine. Part II extends it, beginning with
+# [eager.py](eager.html): the same ops, run as they are built.

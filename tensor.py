@@ -1,8 +1,3 @@
-# [main](main.html) · [graph](graph.html) · **[tensor](tensor.html)** ·
-# [ops](ops.html) · [session](session.html) · [compiler](compiler.html) ·
-# [eager](eager.html) · [digits](digits.html) · [tf_test](tf_test.html) ·
-# [tf_digits](tf_digits.html) · [exercises](exercises.html)
-#
 # # tensor.py: the nodes that carry values
 #
 # A `Tensor` is a node of the graph. While the graph is being built it holds

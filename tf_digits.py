@@ -1,8 +1,3 @@
-# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
-# [ops](ops.html) · [session](session.html) · [compiler](compiler.html) ·
-# [eager](eager.html) · [digits](digits.html) · [tf_test](tf_test.html) ·
-# **[tf_digits](tf_digits.html)** · [exercises](exercises.html)
-#
 # # tf_digits.py: the digits network in TensorFlow
 #
 # digits.py's network once more, now in real TensorFlow, to read beside it
@@ -115,5 +110,5 @@ if __name__ == "__main__":
         report(run)
 
 
-# Next and last: [exercises.py](exercises.html), changes to make to the
-# engine yourself.
+# Next, an appendix: [compiler.py](compiler.html), which turns a plan
+# that runs often into straight-line code.

@@ -1,8 +1,3 @@
-# [main](main.html) · [graph](graph.html) · [tensor](tensor.html) ·
-# [ops](ops.html) · [session](session.html) · [compiler](compiler.html) ·
-# [eager](eager.html) · [digits](digits.html) · **[tf_test](tf_test.html)** ·
-# [tf_digits](tf_digits.html) · [exercises](exercises.html)
-#
 # # tf_test.py: the same network in TensorFlow
 #
 # This page trains main.py's XOR network a second time, now with real

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import compiler
+from compiler import CompiledSession
 from graph import Graph
 from main import build_model, initial_weights
 from ops import BaseOp
@@ -26,7 +27,7 @@ def compile_at_once(monkeypatch):
 
 def xor_losses(steps, compile):
     loss, update, _ = build_model(*initial_weights())
-    sess = Session(loss.graph, compile=compile)
+    sess = (CompiledSession if compile else Session)(loss.graph)
     losses = [sess.run([update, loss])[1] for _ in range(steps)]
     return losses, sess
 
@@ -44,7 +45,7 @@ def test_a_plan_is_compiled_once_it_has_run_enough_times(monkeypatch):
     graph = Graph()
     w = graph.tensor(np.ones(3))
     y = w * 2
-    sess = Session(graph, compile=True)
+    sess = CompiledSession(graph)
     for _ in range(3):
         sess.run([y])
         assert not sess.compiler.ready
@@ -54,13 +55,13 @@ def test_a_plan_is_compiled_once_it_has_run_enough_times(monkeypatch):
 
 
 def test_compile_false_walks():
-    sess = Session(Graph(), compile=False)
+    sess = Session(Graph())
     assert not hasattr(sess, "compiler")
 
 
 def test_the_code_can_be_printed_and_reads_like_the_model():
     loss, update, _ = build_model(*initial_weights())
-    sess = Session(loss.graph, compile=True)
+    sess = CompiledSession(loss.graph)
     source = sess.compiler.source([update, loss])
     compile(source, "<printed>", "exec")
     # Inlined: NumPy calls, no compute calls; the seed and mean's spread
@@ -79,7 +80,7 @@ def test_assign_still_casts_a_value_of_another_dtype(compile_at_once):
     graph = Graph()
     w = graph.tensor(np.zeros(3, np.float32))
     step = graph.assign(w, w + np.ones(3))  # float64 + float32 is float64
-    sess = Session(graph, compile=True)
+    sess = CompiledSession(graph)
     for _ in range(3):
         sess.run(step)
     assert "np_asarray(" in sess.compiler.source(step)
@@ -100,7 +101,7 @@ def test_an_op_the_compiler_cannot_inline_is_called(compile_at_once):
     graph = Graph()
     x = graph.tensor(np.array([1.0, 2.0, 3.0]))
     y = CumulativeOp([x], graph).output * 2
-    sess = Session(graph, compile=True)
+    sess = CompiledSession(graph)
     assert ".compute(sess" not in sess.compiler.source(y)  # a bound method, hoisted
     assert "CUMULATIVE_1(sess, variable_0)" in sess.compiler.source(y)
     np.testing.assert_array_equal(sess.run(y), [2.0, 6.0, 12.0])
@@ -112,7 +113,7 @@ def test_a_run_time_error_is_the_walks_and_changes_nothing(compile_at_once):
     a = graph.tensor()
     product = graph.dot(a, w)
     step = graph.assign(w, w + 1)
-    sess = Session(graph, compile=True)
+    sess = CompiledSession(graph)
     for _ in range(3):
         sess.run([step, product], {a: np.ones((1, 2))})
     assert sess.compiler.ready
@@ -132,7 +133,7 @@ def test_buffers_never_hold_a_value_that_is_fetched_or_kept(compile_at_once):
     loss = graph.mean(graph.square(doubled))
     (grad,) = graph.gradients(loss, w)
     step = graph.assign(w, w - grad)
-    sess = Session(graph, compile=True)
+    sess = CompiledSession(graph)
     first = sess.run([step, hidden, doubled, grad])
     kept = sess.state[w]
     copies = [np.copy(v) for v in first[1:]], np.copy(kept)
@@ -149,7 +150,7 @@ def test_a_feed_of_another_dtype_gives_the_walks_dtype(compile_at_once):
     p = graph.tensor()
     w = graph.tensor(np.ones(3, np.float32))
     y = graph.sigmoid(p * 2.0 + w) * 3
-    sess, walk = Session(graph, compile=True), Session(graph, compile=False)
+    sess, walk = CompiledSession(graph), Session(graph)
     for feed in [np.ones(3), np.ones(3, np.float32), np.ones(3, np.int32),
                  np.ones(3, np.float16)]:
         got, expected = sess.run(y, {p: feed}), walk.run(y, {p: feed})
@@ -167,8 +168,8 @@ def test_threads_running_one_compiled_plan_get_their_own_values(compile_at_once,
         p = graph.tensor()
         w = graph.tensor(np.linspace(-1.0, 1.0, 12).reshape(3, 4))
         out = graph.mean(graph.square(graph.sigmoid(w * 2.0) - 0.5) * 3.0) + p
-        sess = Session(graph, compile=True)
-        expected = Session(graph, compile=False).run(out, {p: 0.0})
+        sess = CompiledSession(graph)
+        expected = Session(graph).run(out, {p: 0.0})
         errors = []
 
         def work(offset):
@@ -195,7 +196,7 @@ def test_a_plan_is_compiled_for_the_shapes_and_dtypes_fed_and_walks_for_others(
     loss = graph.mean(graph.sigmoid(graph.dot(p, w)))
     (grad,) = graph.gradients(loss, w)
     step = graph.assign(w, w - grad)
-    compiled, walked = Session(graph, compile=True), Session(graph, compile=False)
+    compiled, walked = CompiledSession(graph), Session(graph)
     batches = [np.ones((4, 3)), np.full((2, 3), 0.5), np.ones((4, 3), np.float32),
                np.arange(12.0).reshape(4, 3)]
     source = compiled.compiler.source([step, loss], {p: batches[0]})

@@ -23,11 +23,12 @@ from session import Session
 # ## A reader's own solutions
 #
 # `python exercises.py mine.py` puts mine.py's path in SOLUTIONS. Every test
-# then calls mine.py's function for its exercise (named below) in place of
-# the worked solution in this file, and skips if mine.py has none.
-SOLUTIONS = {"1": "model_with_biases", "2": "tanh", "3": "model_with_rate",
-             "4": "model_on_placeholders", "5": "model_with_momentum",
-             "6": "hessian_vector_product", "7": "naive_gradients"}
+# then calls mine.py's functions for its exercise (named below) in place of
+# the worked solution in this file, and skips if mine.py lacks one.
+SOLUTIONS = {"0": ["Node", "evaluate", "gradients"], "1": ["model_with_biases"],
+             "2": ["tanh"], "3": ["model_with_rate"], "4": ["model_on_placeholders"],
+             "5": ["model_with_momentum"], "6": ["hessian_vector_product"],
+             "7": ["naive_gradients"]}
 
 
 @cache
@@ -43,11 +44,11 @@ def solution(request, monkeypatch):
     path = os.environ.get("SOLUTIONS")
     if path:
         number = re.match(r"test_exercise_(\d+)_", request.node.name)[1]
-        name = SOLUTIONS[number]
-        yours = getattr(load(path), name, None)
-        if yours is None:
-            pytest.skip(f"exercise {number}: {path} has no {name}")
-        monkeypatch.setitem(globals(), name, yours)
+        yours = load(path)
+        for name in SOLUTIONS[number]:
+            if not hasattr(yours, name):
+                pytest.skip(f"exercise {number}: {path} has no {name}")
+            monkeypatch.setitem(globals(), name, getattr(yours, name))
 
 
 def kinds(tensors):
@@ -69,6 +70,107 @@ def numpy_gradients(w0, w1):
     grad_z1 = -2 * error / error.size * o * (1 - o)
     grad_z0 = grad_z1 @ w1.T * h * (1 - h)
     return np.mean(error**2), main.X.T @ grad_z0, h.T @ grad_z1
+
+
+# ## Exercise 0: a scalar engine, from nothing
+#
+# Graph mode in miniature: nodes that hold a number or an op, an evaluator,
+# and a `gradients` that adds new nodes to the graph, so that it can be
+# applied to its own answers. Each op is a line of `FORWARD` and a line of
+# `BACKWARD` (its vector-Jacobian product, here for one number).
+
+class Node:
+    """A variable (`value`) or the output of `op` applied to `inputs`."""
+
+    def __init__(self, value=None, op=None, inputs=()):
+        self.value, self.op, self.inputs = value, op, inputs
+
+    __add__ = __radd__ = lambda a, b: Node(op="add", inputs=(a, lift(b)))
+    __mul__ = __rmul__ = lambda a, b: Node(op="mul", inputs=(a, lift(b)))
+    __neg__ = lambda a: Node(op="neg", inputs=(a,))
+    __sub__ = lambda a, b: a + -lift(b)
+    __rsub__ = lambda a, b: lift(b) + -a
+    sigmoid = lambda a: Node(op="sigmoid", inputs=(a,))
+
+
+def lift(x):
+    return x if isinstance(x, Node) else Node(float(x))
+
+
+FORWARD = {
+    "add": lambda a, b: a + b,
+    "mul": lambda a, b: a * b,
+    "neg": lambda a: -a,
+    "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+}
+BACKWARD = {  # (the output node, its gradient) -> one gradient node per input
+    "add": lambda y, g: (g, g),
+    "mul": lambda y, g: (g * y.inputs[1], g * y.inputs[0]),
+    "neg": lambda y, g: (-g,),
+    "sigmoid": lambda y, g: (g * y * (1 - y),),
+}
+
+
+def evaluate(node, cache=None):
+    """The value of `node`, each node computed once (recursive: fine here)."""
+    cache = {} if cache is None else cache
+    if node not in cache:
+        if node.op is None:
+            cache[node] = node.value
+        else:
+            values = [evaluate(x, cache) for x in node.inputs]
+            cache[node] = FORWARD[node.op](*values)
+    return cache[node]
+
+
+def gradients(y, xs):
+    """Nodes for dy/dx, one per x (None where y does not depend on x), by
+    Kahn's algorithm: a node's gradient is passed on once all its uses have
+    sent theirs."""
+    uses, stack = {y: 0}, [y]
+    while stack:
+        for x in stack.pop().inputs:
+            if x not in uses:
+                uses[x] = 0
+                stack.append(x)
+            uses[x] += 1
+    partials, grads, queue = {y: [Node(1.0)]}, {}, [y]
+    while queue:
+        node = queue.pop()
+        grads[node] = grad = reduce(lambda a, b: a + b, partials.pop(node))
+        parts = BACKWARD[node.op](node, grad) if node.op else ()
+        for x, part in zip(node.inputs, parts):
+            partials.setdefault(x, []).append(part)
+            uses[x] -= 1
+            if uses[x] == 0:
+                queue.append(x)
+    return [grads.get(x) for x in xs]
+
+
+def test_exercise_0_scalar_gradients_match_finite_differences():
+    def f(a, b):
+        return ((a * b + a) * (b - 1)).sigmoid() * b
+
+    a, b = Node(0.3), Node(-1.2)
+    ga, gb = gradients(f(a, b), [a, b])
+    eps = 1e-6
+    for node, grad in [(a, ga), (b, gb)]:
+        value = node.value
+        node.value = value + eps
+        up = evaluate(f(a, b))
+        node.value = value - eps
+        down = evaluate(f(a, b))
+        node.value = value
+        assert evaluate(grad) == pytest.approx((up - down) / (2 * eps), rel=1e-7)
+
+
+def test_exercise_0_gradients_are_nodes_so_they_differentiate_again():
+    x, unused = Node(3.0), Node(5.0)
+    y = x * x * x
+    dy, nothing = gradients(y, [x, unused])
+    (d2y,) = gradients(dy, [x])
+    assert (evaluate(y), evaluate(dy), evaluate(d2y)) == (27.0, 27.0, 18.0)
+    assert nothing is None
 
 
 # ## Exercise 1: biases, and sum_to in the backward graph

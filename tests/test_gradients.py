@@ -7,6 +7,9 @@ are known only when it runs. The engine takes different paths for the two
 both must be right.
 """
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from helpers import SHAPE_IDS, SHAPE_PAIRS, UNARY, check_gradients, derivative_of
@@ -327,3 +330,14 @@ def test_sigmoid_gradient_uses_the_ops_own_output():
     assert y in reached
     sigmoids = [t for t in reached if t.op is not None and t.op.kind == "sigmoid"]
     assert sigmoids == [y]
+
+
+def test_the_worked_example_on_graph_py_prints_what_it_says(capsys):
+    # The code block after "In code:" in graph.py's prose, run as written.
+    source = (Path(__file__).resolve().parent.parent / "graph.py").read_text()
+    block = re.search(r"In code:\n\s*#\n((?:\s*#     .*\n)+)", source)[1]
+    lines = [re.sub(r"^\s*#     ", "", line) for line in block.splitlines()]
+    code = "\n".join(line for line in lines if line.strip() and not line.startswith(" "))
+    expected = next(line.strip() for line in lines if line.startswith(" ")).lstrip("# ")
+    exec(code, {"graph": Graph(), "Session": Session})
+    assert capsys.readouterr().out.split() == expected.split() == ["3.0", "6.0"]

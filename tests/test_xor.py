@@ -24,6 +24,7 @@ import pytest
 from helpers import ATOL, RTOL, numeric_gradient
 
 import main
+from ops import SigmoidOp
 from session import Session
 
 
@@ -121,3 +122,15 @@ def test_train_prints_the_losses_and_a_table(capsys):
     assert [row[:3] for row in rows] == [["0", "0", "0"], ["0", "1", "1"],
                                         ["1", "0", "1"], ["1", "1", "0"]]
     assert all(0 < float(row[3]) < 1 for row in rows)
+
+
+def test_main_pys_gradient_check_passes_and_catches_a_wrong_rule(monkeypatch):
+    weights = main.initial_weights()
+    loss, _, _ = main.build_model(*weights)
+    sess = Session(loss.graph)
+    variables = find_variables(loss, *weights)
+    # What main.py's page says: below 1e-10 for both weight matrices.
+    assert all(main.gradient_check(sess, loss, v) < 1e-10 for v in variables)
+    # The sigmoid's rule without its (1 - y) factor is caught at once.
+    monkeypatch.setattr(SigmoidOp, "gradient", lambda op, grad: [grad * op.output])
+    assert main.gradient_check(sess, loss, variables[0]) > 1e-3
