@@ -31,14 +31,23 @@ def requirements(file):
             if line.strip() and not line.startswith(("#", "-r"))]
 
 
-def run_without(module, script, *args, env=None):
-    """Run `python script args` in the repository with `module` impossible
+def start_without(module, script, *args):
+    """Start `python script args` in the repository with `module` impossible
     to import, as on a machine where it was never installed."""
     program = (f"import runpy, sys; sys.modules[{module!r}] = None; "
                f"sys.argv = [{script!r}, *{list(args)!r}]; "
                f"runpy.run_path({script!r}, run_name='__main__')")
-    return subprocess.run([sys.executable, "-c", program], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.Popen([sys.executable, "-c", program], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def finish(process):
+    stdout, stderr = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def run_without(module, script, *args):
+    return finish(start_without(module, script, *args))
 
 
 def test_requirements_txt_holds_only_what_the_tutorial_and_tests_need():
@@ -71,13 +80,14 @@ def test_requirements_tf_picks_one_tensorflow_per_platform(system, machine, pyth
     assert chosen == ([expected] if expected else [])
 
 
-@pytest.mark.parametrize("script", ["tf_test.py", "tf_digits.py"])
-def test_the_tensorflow_scripts_fail_in_one_line_without_tensorflow(script):
-    done = run_without("tensorflow", script)
-    assert done.returncode == 1
-    assert done.stdout == ""
-    assert done.stderr.splitlines() == [
-        "TensorFlow is not installed: pip install -r requirements-tf.txt"]
+def test_the_tensorflow_scripts_fail_in_one_line_without_tensorflow():
+    # Both at once, each on a core of its own.
+    started = [start_without("tensorflow", script) for script in ("tf_test.py", "tf_digits.py")]
+    for done in map(finish, started):
+        assert done.returncode == 1, done.args
+        assert done.stdout == ""
+        assert done.stderr.splitlines() == [
+            "TensorFlow is not installed: pip install -r requirements-tf.txt"]
 
 
 def test_make_docs_without_graphviz_says_so_and_how_to_do_without(tmp_path):
