@@ -85,10 +85,17 @@
 #    buffer holds only a value that nothing can still see when the buffer
 #    is written again (never one that is fetched, fed, assigned or kept).
 #
-# Errors stay the walk's. The code writes the state only at its very end,
-# so if anything in it raises, nothing has happened yet, and the session
-# runs the same run again by walking the plan, which raises the error
-# worded as session.py words it (the op, its inputs' shapes).
+# Errors stay the walk's. The code makes its results, then writes the
+# state, at its very end, so if anything in it raises, nothing has
+# happened yet, and the session runs the same run again by walking the
+# plan, which raises the error worded as session.py words it (the op, its
+# inputs' shapes).
+#
+# Memory: code keeps its buffers and the constants it folded, and no
+# more. A training step on a 32 MB variable (tests/test_compiler.py)
+# keeps four buffers, 128 MB, as tracemalloc counts it: when `square`
+# runs, four values of that size are alive at once. A folded constant
+# over 64 KiB is not kept (see `fold`).
 #
 # A plan is compiled only once it has proved worth it. Compiling costs
 # about 30 µs per op (benchmarks/scale.py), as much as walking the plan 30
@@ -105,7 +112,7 @@ import pickle
 import re
 import textwrap
 import threading
-from functools import cache, lru_cache, partial
+from functools import cache, partial
 
 import numpy as np
 
@@ -124,8 +131,8 @@ class Compiler:
     def __init__(self, sess):
         self.sess = sess
         self.walk = partial(session.Session.run, sess)
-        self.entries = lru_cache(maxsize=64)(lambda tensors, fed: {"runs": 0})
-        self.ready = {}
+        self.lock = threading.Lock()
+        self.plans, self.ready = {}, {}
 
     # Most fetches are a tensor or a flat list of them, fetched again and
     # again; for those, one dictionary look-up finds the compiled function.
@@ -144,39 +151,51 @@ class Compiler:
             return self.run_slowly(fetches, feed_dict)
         return function(fetches, feed_dict)
 
-    # The long way: find the plan's entry (made on its first run, and
-    # forgotten with the plan's, after 64 newer ones), count the run, and
-    # compile once there have been enough. Until then, and for a plan that
-    # cannot be compiled, the session walks the plan.
+    # The long way. A compiled function serves one *signature*: the shapes,
+    # dtypes and memory orders of the values fed and of the variables (see
+    # below); a run with another one misses and comes here too. Each plan
+    # keeps, for its last few signatures, a count of runs or the function
+    # compiled for it, so a short last batch, which has a signature of its
+    # own, gets its own function, and full batches keep theirs. The count
+    # is of runs, not of successes: a run that raises is walked, and raises
+    # there; if it raises while compiling, its count starts again, and the
+    # signature compiles later, with other feeds. Only a plan the compiler
+    # cannot write is walked for good. The books are kept under a lock, so
+    # that threads sharing the session lose nothing.
     def run_slowly(self, fetches, feed_dict):
-        tensors = tuple(session.flatten(fetches))
-        fed = frozenset(feed_dict or {})
-        entry = self.entries(tensors, fed)
-        entry["runs"] += 1
+        try:
+            tensors = tuple(session.flatten(fetches))
+            fed = frozenset(feed_dict or {})
+            plan = self.sess.planned(tensors, fed)
+            signature = signature_of(plan, inputs(self.sess, plan, feed_dict or {}))
+        except Exception:
+            return self.walk(fetches, feed_dict)  # raising as the walk words it
         kind = shape_of_fetch(fetches)
-        if kind not in entry and entry["runs"] > self.runs_before_compiling:
-            entry[kind] = self.compile(tensors, fed, kind, feed_dict)
-        if not entry.get(kind):
-            return self.walk(fetches, feed_dict)
-        if kind != "other":
-            if len(self.ready) >= 64:
-                self.ready.pop(next(iter(self.ready)), None)
-            self.ready[quick_key(fetches, feed_dict)] = entry[kind]
-        return entry[kind](fetches, feed_dict)
+        with self.lock:
+            signatures = recent(self.plans, (tensors, fed, kind),
+                                self.plans.get((tensors, fed, kind), {}), 64)
+            found = signatures.get(signature, 0)
+            if type(found) is int and found >= self.runs_before_compiling:
+                found = self.compile(plan, tensors, fed, kind, feed_dict or {})
+            compiled = callable(found)
+            recent(signatures, signature, found + 1 if type(found) is int else found,
+                   8)
+            if compiled and kind != "other":
+                recent(self.ready, quick_key(fetches, feed_dict), found, 64)
+        return (found if compiled else self.walk)(fetches, feed_dict)
 
     # Compiling runs the plan once more, with this run's feeds and without
-    # writing anything, to see the shapes and dtypes of its values. A plan that
-    # fails there, or that the compiler cannot write, is left to the walk.
-    # (The tests set `strict`, so that a plan the compiler fails to write
-    # fails them.)
+    # writing anything, to see the shapes, dtypes and memory orders of its
+    # values. If that raises, the count starts again (0); a plan the
+    # compiler cannot write is marked None. (The tests set `strict`, so
+    # that a plan the compiler fails to write fails them.)
     strict = False
 
-    def compile(self, tensors, fed, kind, feed_dict=None):
-        plan = self.sess.planned(tensors, fed)
+    def compile(self, plan, tensors, fed, kind, feed_dict):
         try:
-            examples = try_out(self.sess, plan, feed_dict or {})
+            examples = try_out(self.sess, plan, feed_dict)
         except Exception:
-            return None
+            return 0
         try:
             writer = Writer(self, plan, examples, tensors, fed, kind)
             namespace = writer.namespace
@@ -185,6 +204,8 @@ class Compiler:
             if self.strict:
                 raise
             return None
+        finally:
+            examples.clear()  # the writer's parts refer to each other
         return namespace["run"]
 
     # `source` writes the code for a fetch without keeping it.
@@ -195,6 +216,16 @@ class Compiler:
         examples = try_out(self.sess, plan, feed_dict or {})
         kind = shape_of_fetch(fetches)
         return Writer(self, plan, examples, tensors, fed, kind).source
+
+
+# `recent` keeps a table's newest entries: it puts `key` last, and drops
+# the first, the least recently used, beyond `limit`.
+def recent(table, key, value, limit):
+    table.pop(key, None)
+    table[key] = value
+    if len(table) > limit:
+        del table[next(iter(table))]
+    return value
 
 
 # `CompiledSession` is a `Session` whose `run` goes through a `Compiler`:
@@ -208,8 +239,30 @@ class CompiledSession(session.Session):
     def run(self, fetches, feed_dict=None):
         return self.compiler.run(fetches, feed_dict)
 
+    # `make_callable`, as TensorFlow's, fixes a fetch and the tensors to
+    # feed, and returns a function of the values to feed them: the key
+    # under which `run` would look its compiled function up is made once,
+    # here. Results, errors and state are `run`'s.
+    def make_callable(self, fetches, feed_list=()):
+        feed_list = tuple(feed_list)
+        key = quick_key(fetches, feed_list)
+        ready, slowly = self.compiler.ready, self.compiler.run_slowly
 
-# The key under which `run` looks a compiled function up.
+        def call(*feed_values):
+            if len(feed_values) != len(feed_list):
+                raise TypeError(f"expected {len(feed_list)} values to feed "
+                                f"{list(feed_list)}, got {len(feed_values)}")
+            feed_dict = dict(zip(feed_list, feed_values)) if feed_list else None
+            function = ready.get(key)
+            if function is None:
+                return slowly(fetches, feed_dict)
+            return function(fetches, feed_dict)
+
+        return call
+
+
+# The key under which `run` looks a compiled function up (the fed tensors
+# in the feeds' order).
 def quick_key(fetches, feed_dict):
     feeds = tuple(feed_dict) if feed_dict else ()
     if type(fetches) in (list, tuple):
@@ -245,17 +298,40 @@ def shape_of_fetch(fetches):
 # changing anything.
 def try_out(sess, plan, feed_dict):
     constants, variables, steps, _ = plan
-    examples = dict(constants)
-    for t, value in feed_dict.items():
-        examples[t] = sess.feed_value(t, value)
-    for t in variables:
+    examples = {**constants, **inputs(sess, plan, feed_dict)}
+    for compute, inputs_, output in steps:
+        if plain(compute) and all(x in examples for x in inputs_):
+            examples[output] = compute(sess, *[examples[x] for x in inputs_])
+    return examples
+
+
+# The values a run starts from: the feeds, and the variables as the state
+# holds them now.
+def inputs(sess, plan, feed_dict):
+    values = {t: sess.feed_value(t, value) for t, value in feed_dict.items()}
+    for t in plan[1]:
         if t not in feed_dict:
             value = sess.state.get(t)
-            examples[t] = np.asarray(t.initial_value) if value is None else value
-    for compute, inputs, output in steps:
-        if plain(compute) and all(x in examples for x in inputs):
-            examples[output] = compute(sess, *[examples[x] for x in inputs])
-    return examples
+            values[t] = np.asarray(t.initial_value) if value is None else value
+    return values
+
+
+# The *signature* a compiled function is made for and checks on entry:
+# each fed value's shape, dtype and strides, and each variable's strides
+# (assign keeps its shape and dtype). Strides say how an array lies in
+# memory, and memory order changes the last bits of a sum or a `dot`:
+# NumPy's sums add in pairs along memory, and a ufunc's result takes its
+# inputs' order. So a fed Fortran-ordered array, or a transposed
+# variable, has a signature of its own, and code whose buffers lie as
+# the walk's values would.
+def signature_of(plan, values):
+    fed = sorted((t for t in values if t not in plan[1]), key=lambda t: t.number)
+    return (*((np.shape(values[t]), np.result_type(values[t]), strides(values[t]))
+              for t in fed), *(strides(values[t]) for t in plan[1]))
+
+
+def strides(value):
+    return getattr(value, "strides", None)
 
 
 # An op whose `compute` was replaced on the op itself (a test counting
@@ -369,20 +445,23 @@ class Writer:
         self.constant = dict(constants)
         self.namespace = {"np": np, "lock": sess.lock, "state": sess.state,
                           "fetched": session.fetched, "rebuild": session.rebuild,
-                          "walk": compiler.walk, "feed_value": sess.feed_value,
+                          "walk": compiler.walk, "miss": compiler.run_slowly,
+                          "feed_value": sess.feed_value,
                           "sess": sess, "VARIABLES": tuple(variables)}
         self.names = {}
         self.lines = []
 
+        self.named = {}
+        tests = []
         for t in sorted(fed, key=lambda t: t.number):
             name = self.name(t)
             tensor = self.hoist(name.upper(), t)
             self.lines.append(f"{name} = feed_value({tensor}, feed_dict[{tensor}])")
-            if t in examples:
-                example = examples[t]
-                dtype = self.hoist(example.dtype.name.upper(), example.dtype)
-                test = f"{name}.shape != {example.shape} or {name}.dtype != {dtype}"
-                self.lines += [f"if {test}:", "    return walk(fetches, feed_dict)"]
+            example = examples[t]
+            tests += [f"{name}.shape != {example.shape}",
+                      f"{name}.dtype != {self.fixed(example.dtype)}"]
+            if example.ndim:
+                tests.append(f"{name}.strides != {example.strides}")
         if variables:
             tensors_read = [self.hoist(self.name(t).upper(), t) for t in variables]
             names = ", ".join(self.name(t) for t in variables)
@@ -398,12 +477,30 @@ class Writer:
                 "finally:",
                 "    lock.release()",
             ]
+            tests += [f"{self.name(t)}.strides != {examples[t].strides}"
+                      for t in variables if np.ndim(examples[t])
+                      and type(examples[t]) is np.ndarray]
+        if tests:
+            self.lines += [f"if {' or '.join(tests)}:",
+                           "    return miss(fetches, feed_dict)"]
         steps = [(c, i, o) for c, i, o in steps if not self.fold(c, i, o)]
         self.inlined = {o: self.inlinable(c, i) for c, i, o in steps}
         self.buffers = Buffers(self, steps, tensors, fed, assigns)
         for index, (compute, inputs, output) in enumerate(steps):
             self.step(index, compute, inputs, output)
 
+        # The results are made before the state is written: if making them
+        # raises, nothing has been written.
+        results = [self.result(t) for t in tensors]
+        if kind == "tensor":
+            self.lines.append(f"results = {results[0]}")
+        elif kind == "list":
+            self.lines.append(f"results = [{', '.join(results)}]")
+        elif kind == "tuple":
+            self.lines.append(f"results = ({''.join(r + ', ' for r in results)})")
+        else:
+            values = ", ".join(results)
+            self.lines.append(f"results = rebuild(fetches, iter([{values}]))")
         if variables or assigns:
             self.lines += ["lock.acquire()", "try:"]
         if variables:
@@ -415,16 +512,7 @@ class Writer:
                               f"{self.value(output)}")
         if variables or assigns:
             self.lines += ["finally:", "    lock.release()"]
-        results = [self.result(t) for t in tensors]
-        if kind == "tensor":
-            self.lines.append(f"return {results[0]}")
-        elif kind == "list":
-            self.lines.append(f"return [{', '.join(results)}]")
-        elif kind == "tuple":
-            self.lines.append(f"return ({''.join(r + ', ' for r in results)})")
-        else:
-            values = ", ".join(results)
-            self.lines.append(f"return rebuild(fetches, iter([{values}]))")
+        self.lines.append("return results")
 
         body = "\n".join("        " + line for line in self.lines)
         if self.buffers.count:
@@ -462,6 +550,22 @@ class Writer:
         self.namespace[name] = value
         return name
 
+    # `fixed` names a dtype or a number fixed while compiling. Two are the
+    # same if they have the same type, dtype and bytes, however they print
+    # (`1e+20` and `1e-20`, `0.0` and `-0.0` differ); the name says what it
+    # holds, with a count if that is taken.
+    def fixed(self, value):
+        if isinstance(value, np.dtype):
+            key, stem = (np.dtype, value.str), value.name.upper()
+        else:
+            key = (value.dtype.str, value.shape, value.tobytes())
+            stem = value.dtype.name.upper() + "_" + re.sub(r"\W", "_", str(value))
+        if key not in self.named:
+            taken = stem in self.namespace
+            name = f"{stem}_{len(self.named)}" if taken else stem
+            self.named[key] = self.hoist(name, value)
+        return self.named[key]
+
     # How the code reads a value: a constant is written as itself when it
     # is a plain number, and hoisted otherwise; a computed value by name.
     def value(self, t):
@@ -488,7 +592,10 @@ class Writer:
     # First, folding: if the op's `compute` runs on constants and
     # stand-ins for its static inputs, its value depends on nothing that
     # changes, and becomes a constant. (This assumes what every op here
-    # does: that `compute` is a function of its inputs.)
+    # does: that `compute` is a function of its inputs.) A constant is kept
+    # as long as the code is, so one that holds more than 64 KiB (mean's
+    # `spread` over a large array, a few copies of one number) is not:
+    # computing it each run costs a fill, keeping it costs its memory.
     def fold(self, compute, inputs, output):
         if not plain(compute) or not all(x in self.examples for x in inputs):
             return False
@@ -498,7 +605,7 @@ class Writer:
             return False
         array = isinstance(value, np.ndarray | np.generic) and value.dtype != object
         number = type(value) in (int, float, bool, complex)
-        if not (value is None or array or number):
+        if not (value is None or array or number) or holds(value) > 1 << 16:
             return False
         if isinstance(value, np.ndarray):
             value.flags.writeable = False
@@ -594,6 +701,13 @@ class Writer:
             return False
 
 
+# The memory an array keeps alive: that of the array whose view it is.
+def holds(value):
+    while isinstance(getattr(value, "base", None), np.ndarray):
+        value = value.base
+    return getattr(value, "nbytes", 0)
+
+
 # (A marker for a name found nowhere.)
 missing = object()
 
@@ -646,10 +760,7 @@ class Rewrite(ast.NodeTransformer):
                                                               | np.generic):
                 value = getattr(example, node.attr)
                 if isinstance(value, np.dtype):
-                    name = value.name.upper()
-                    if self.writer.namespace.setdefault(name, value) == value:
-                        return ast.Name(name, ast.Load())
-                    return self.generic_visit(node)
+                    return ast.Name(self.writer.fixed(value), ast.Load())
                 return ast.Constant(value) if type(value) is int else ast.parse(
                     repr(value), mode="eval").body
         # An op's attributes (`self.axis`) were fixed when it was built: a
@@ -736,13 +847,9 @@ class Rewrite(ast.NodeTransformer):
             except Exception:
                 continue
             if type(example) is np.ndarray and example.dtype.kind in "fc":
-                dtype = example.dtype
-                spelled = re.sub(r"\W", "_", repr(number.value))
-                name = f"{dtype.name.upper()}_{spelled}"
-                array = np.asarray(number.value, dtype)
+                array = np.asarray(number.value, example.dtype)
                 array.flags.writeable = False
-                if self.writer.namespace.setdefault(name, array).dtype == dtype:
-                    return ast.Name(name, ast.Load())
+                return ast.Name(self.writer.fixed(array), ast.Load())
         return None
 
 
@@ -769,7 +876,7 @@ class Rewrite(ast.NodeTransformer):
 class Buffers:
     def __init__(self, writer, steps, tensors, fed, assigns):
         self.writer = writer
-        self.free, self.held, self.scratch = {}, {}, {}
+        self.free, self.dying = {}, {}
         self.count = 0
         fresh = {o for c, i, o in steps
                  if writer.inlined[o] and spine(writer.inlined[o][1][-1].value,
@@ -791,14 +898,14 @@ class Buffers:
                 self.wanted.add(output)
                 self.last_use.setdefault(output, index)
 
-    # A free buffer of the right shape and dtype, or a new one.
+    # A free buffer of the right shape, dtype and memory order, or a new
+    # one laid out as the walk's value is (NumPy's `empty_like`).
     def take(self, example):
-        key = (example.shape, example.dtype)
+        key = (example.shape, example.dtype, example.strides)
         if self.free.get(key):
             return self.free[key].pop()
         self.count += 1
-        array = np.empty(example.shape, example.dtype)
-        return self.writer.hoist(f"BUFFER_{self.count}", array)
+        return self.writer.hoist(f"BUFFER_{self.count}", np.empty_like(example))
 
     # `place` chooses buffers for the operations of one inlined step: its
     # result, and the chain of operations inside it whose results have
@@ -811,7 +918,8 @@ class Buffers:
                 rewrite.inputs_of):
             return
         if output in self.wanted:
-            buffer = self.held[output] = self.take(example)
+            buffer = self.take(example)
+            self.dying.setdefault(self.last_use[output], []).append(buffer)
             rewrite.out[id(nodes[0])] = buffer
         else:
             buffer = None
@@ -822,23 +930,24 @@ class Buffers:
                              function.__globals__, env)
             except Exception:
                 break
-            if type(value) is not np.ndarray or (value.shape, value.dtype) != (
-                    example.shape, example.dtype):
+            if type(value) is not np.ndarray or (
+                    value.shape, value.dtype, value.strides) != (
+                    example.shape, example.dtype, example.strides):
                 break
             if buffer is None:
-                buffer = self.scratch[index] = self.take(example)
+                buffer = self.take(example)
+                self.dying.setdefault(index, []).append(buffer)
             rewrite.out[id(inner)] = buffer
 
     # After step `index`, the buffers of values it read for the last time
-    # (and its scratch buffer) are free again.
+    # (and its scratch buffer) are free again. Each buffer is listed under
+    # the step that frees it when it is taken, so freeing costs nothing
+    # per buffer still held, and compiling stays linear in the plan's size.
     def release(self, index):
-        done = [t for t in self.held if self.last_use[t] <= index]
-        names = [self.held.pop(t) for t in done]
-        if index in self.scratch:
-            names.append(self.scratch.pop(index))
-        for name in names:
+        for name in self.dying.pop(index, ()):
             array = self.writer.namespace[name]
-            self.free.setdefault((array.shape, array.dtype), []).append(name)
+            key = (array.shape, array.dtype, array.strides)
+            self.free.setdefault(key, []).append(name)
 
 
 # An op that is not an operator or a ufunc may return its input or a view

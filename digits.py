@@ -366,12 +366,14 @@ def train(epochs=EPOCHS, bar=True):
 #
 # Last, what the first layer learned. Each hidden unit adds up the 64
 # pixels with its 64 weights, so its weights can be drawn as an 8 × 8
-# image: red where ink turns the unit on, blue where ink turns it off. Few
-# look like digits. A unit answers to some strokes in some places, and the
-# second layer weighs the 64 answers into ten scores.
+# image: red where ink turns the unit on, blue where ink turns it off.
+# Here are the 16 units with the largest weights. Few look like digits: a
+# unit answers to some strokes in some places, and the second layer weighs
+# the 64 answers into ten scores.
 #
-# ![The first layer's weights after training, one 8 × 8 image per hidden
-# unit, red positive and blue negative](digits_weights.svg)
+# ![The first layer's weights after training for the 16 units with the
+# largest weights, each an 8 × 8 image, red positive and blue negative,
+# with a colour bar](digits_weights.svg)
 #
 # `predictions` gives the network's answer for each test image, the digit
 # of its largest logit; the pictures use it too.

@@ -40,7 +40,8 @@ WIDTH = 5.2
 # colour). One raster image inside the SVG costs far less than an axes per
 # digit, and with `interpolation="none"` it holds the array's own pixels,
 # which the browser enlarges as crisp squares. `tile` lays them out; `grid`
-# draws the array and the captions, and returns the figure.
+# draws the array and the captions, and, given its label, a colour bar
+# below them, and returns the figure.
 def tile(images, columns, row_gap):
     rows = -(-len(images) // columns)
     out = np.full((rows * (8 + row_gap), columns * 9 - 1), np.nan)
@@ -51,19 +52,23 @@ def tile(images, columns, row_gap):
 
 
 def grid(images, columns, captions=(), cmap="gray_r", limits=(0, 1), row_gap=3,
-         gap="#eef1f5"):
+         gap="#eef1f5", colorbar=None, width=WIDTH):
     array = tile(images, columns, row_gap)
-    height, width = array.shape
-    fig = plt.figure(figsize=(WIDTH, WIDTH * height / width))
-    ax = fig.add_axes((0, 0, 1, 1))
+    below = 0.65 if colorbar else 0  # inches under the grid, for the colour bar
+    fig = plt.figure(figsize=(width, width * array.shape[0] / array.shape[1] + below))
+    share = below / fig.get_figheight()
+    ax = fig.add_axes((0, share, 1, 1 - share))
     colours = plt.get_cmap(cmap).with_extremes(bad=gap)
-    ax.imshow(array, cmap=colours, vmin=limits[0], vmax=limits[1],
-              interpolation="none")
+    image = ax.imshow(array, cmap=colours, vmin=limits[0], vmax=limits[1],
+                      interpolation="none")
     for k, caption in enumerate(captions):
         if caption:
             y, x = (k // columns) * (8 + row_gap) + row_gap, (k % columns) * 9
             ax.text(x + 3.5, y - 0.7, caption, ha="center", va="bottom")
     ax.axis("off")
+    if colorbar:
+        bar = fig.add_axes((0.25, 0.58 * share, 0.5, 0.2 * share))
+        fig.colorbar(image, cax=bar, orientation="horizontal", label=colorbar)
     return fig
 
 
@@ -113,13 +118,23 @@ def mistakes(images, truth, answers, columns=8):
     return grid(images[wrong], columns, captions, row_gap=4)
 
 
-# ## The first layer: each hidden unit's 64 weights, as an 8 × 8 image.
-# Red pixels add to the unit's input, blue ones subtract, on one scale
-# shared by all units (the few weights beyond its ends are drawn at them).
-def weights(w0, columns=16):
+# ## The first layer: a hidden unit's 64 weights, as an 8 × 8 image.
+# Sixty-four small tiles would hide the strokes, so only the 16 units with
+# the largest weights (by their norm, the square root of the sum of their
+# squares) are drawn, large, each captioned with its unit's number. Red
+# pixels add to the unit's input, blue ones subtract, on one scale shared
+# by all units and centred on 0, shown by the colour bar (the few weights
+# beyond its ends are drawn at them). `strongest` picks the units.
+def strongest(w0, count=16):
+    return np.argsort(-np.linalg.norm(w0, axis=0), kind="stable")[:count]
+
+
+def weights(w0, columns=8):
+    units = strongest(w0)
     limit = np.quantile(np.abs(w0), 0.99)
-    return grid(w0.T, columns, cmap="RdBu_r", limits=(-limit, limit), row_gap=1,
-                gap="#aaaaaa")
+    return grid(w0.T[units], columns, [f"unit {k}" for k in units], cmap="RdBu_r",
+                limits=(-limit, limit), row_gap=2, gap="#dddddd", colorbar="weight",
+                width=8)
 
 
 # ## Why the loss is fused: the loss of one row of logits (z, 0, −z) whose

@@ -16,6 +16,7 @@ import numpy as np
 
 import main
 from graph import Graph
+from session import Session
 
 # ## How things look
 #
@@ -73,22 +74,28 @@ def walk(tensors):
 # op that the tensors in `forward` (the model's output, say) depend on is
 # forward; every other op that the tensors in `gradients` depend on was
 # made by `gradients`; what remains was built later still, the update.
-# Without `forward`, every op counts as forward. `names` maps tensors to labels: a
-# name replaces a leaf's kind and goes under an op's.
+# Without `forward`, every op counts as forward.
+#
+# `names` maps tensors to labels: a name replaces a leaf's kind and goes
+# under an op's. `values` maps named scalar tensors to the numbers a
+# session computed for them, which join their names: `u = 3`, or `add`
+# above `u = 3`.
 #
 # Node ids are the tensors' own names, such as `dot#5`, and nodes and edges
 # are written in the order the tensors were made. Building the same graph
 # again gives the same numbers, and so the same DOT text, and Graphviz
 # turns the same text into the same SVG, byte for byte.
-def draw(fetches, forward=None, gradients=(), names=None):
-    names = names or {}
+def draw(fetches, forward=None, gradients=(), names=None, values=None):
+    values = values or {}
+    names = {t: f"{name} = {values[t]:g}" if t in values else name
+             for t, name in (names or {}).items()}
     tensors = sorted(walk(fetches), key=lambda t: t.number)
     forward = walk(forward) if forward is not None else set(tensors)
     backward = walk(gradients) - forward
 
     picture = graphviz.Digraph(
         graph_attr={"rankdir": "TB", "nodesep": "0.08", "ranksep": "0.25", "margin": "0"},
-        node_attr={"fontname": "Helvetica", "fontsize": "14", "height": "0.3",
+        node_attr={"fontname": "Helvetica", "fontsize": "11", "height": "0.3",
                    "margin": "0.02,0.01", "style": "filled", "fillcolor": "white"},
         edge_attr={"arrowsize": "0.6", "color": "#555555"},
     )
@@ -144,16 +151,30 @@ def xor_pictures():
 
 
 # The worked example of graph.py: `y = (a + b) * (b + 1)` at a = 1, b = 2,
-# differentiated with respect to both of its inputs. `b` is used twice, so
-# its gradient is a sum.
+# differentiated with respect to both of its inputs, drawn with the names
+# the prose gives its tensors: u = a + b, v = b + 1, and ∂y/∂t for the
+# gradients. The adds pass their gradient on unchanged, so the tensor that
+# is ∂y/∂u is also ∂y/∂a; `b` is used twice, so its gradient is a sum.
+# The other gradients are found among the ops that `gradients` added
+# (those ∂y/∂b depends on but `y` does not): ∂y/∂y is the seed,
+# `broadcast_to`, and ∂y/∂v = ∂y/∂y · u is the `mul` that reads `u`.
+#
+# Every number in the picture is one a session computed, not one typed
+# here: all the named tensors are run, and their values join the labels.
 def example_picture():
     graph = Graph()
     a, b = graph.tensor(1.0), graph.tensor(2.0)
-    y = (a + b) * (b + 1)
-    da, db = graph.gradients(y, [a, b])
-    names = {a: "a", b: "b", y: "y", da: "∂y/∂a", db: "∂y/∂b"}
-    return {"example_gradient": draw([y, da, db], forward=[y], gradients=[da, db],
-                                     names=names)}
+    u, v = a + b, b + 1
+    y = u * v
+    du, db = graph.gradients(y, [a, b])
+    backward = [t for t in walk([db]) - walk([y]) if t.op is not None]
+    dy = next(t for t in backward if t.op.kind == "broadcast_to")
+    dv = next(t for t in backward if t.op.kind == "mul" and u in t.op.inputs)
+    names = {a: "a", b: "b", u: "u", v: "v", y: "y", dy: "∂y/∂y",
+             du: "∂y/∂u = ∂y/∂a", dv: "∂y/∂v", db: "∂y/∂b"}
+    values = dict(zip(names, Session(graph).run(list(names))))
+    return {"example_gradient": draw([y, du, db], forward=[y], gradients=[du, db],
+                                     names=names, values=values)}
 
 
 # The loss of the digits chapter (digits.py): the fused cross-entropy of a
@@ -176,8 +197,9 @@ def digits_loss_pictures():
 
 
 # `python draw.py FOLDER` writes each picture to FOLDER as SVG, at the size
-# Graphviz lays it out. A picture wider than the prose column is scaled
-# down by the browser to fit it, and opened on its own is shown full size.
+# Graphviz lays it out, with 11-point labels: about the size of the
+# prose's letters when a page shows the picture at that size (style.css
+# gives a picture the width of the page, and shrinks only one wider).
 def save(folder):
     pictures = {**xor_pictures(), **example_picture(), **digits_loss_pictures()}
     for name, picture in pictures.items():

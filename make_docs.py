@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parent
 # here (and the navigation line at the top of every module).
 PARTS = {
     "Part I, the engine": ["main", "graph", "tensor", "ops", "session"],
-    "Part II, beyond the engine": ["eager", "nn_ops", "digits", "tf_test", "tf_digits",
-                                   "compiler", "exercises"],
+    "Part II, beyond the engine": ["eager", "control_flow", "nn_ops", "digits", "tf_test",
+                                   "tf_digits", "compiler", "exercises"],
 }
 READING_ORDER = [name for names in PARTS.values() for name in names]
 
@@ -120,9 +120,12 @@ def render_page(name, folder):
     for section in sections:
         section["docs_text"] = FORMULA.sub(set_aside, section["docs_text"])
     pycco.main.highlight(sections, language, preserve_paths=False, outdir=str(folder))
+    # Every picture links to itself, to be seen full size.
     for section in sections:
-        section["docs_html"] = re.sub(r"FORMULA(\d+)X", lambda m: formulas[int(m[1])],
-                                      section["docs_html"])
+        html = re.sub(r"FORMULA(\d+)X", lambda m: formulas[int(m[1])],
+                      section["docs_html"])
+        section["docs_html"] = re.sub(r'<img [^>]*src="([^"]+)"[^>]*>',
+                                      r'<a href="\1">\g<0></a>', html)
     html = pycco.main.generate_html(source, sections, preserve_paths=False,
                                     outdir=str(folder)).decode("utf-8")
     viewport = '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -16,6 +16,7 @@
 #     p = graph.tensor()       # a placeholder
 #     sess.run(p * 2, feed_dict={p: [1, 2]})
 #                              # array([2, 4])
+import copy
 import threading
 from functools import lru_cache
 
@@ -130,8 +131,20 @@ class Session:
                     values[t] = self.state[t]
                 else:
                     values[t] = first_reads[t] = np.asarray(t.initial_value)
-        # This loop is the whole of evaluation. An error is raised again
-        # naming the op and its inputs' shapes, to find the line that built it.
+        self.walk(steps, values)
+        # The results are made before anything is written, so that even a
+        # fetch structure that refuses to be rebuilt leaves the state alone.
+        results = rebuild(fetches, iter([fetched(values[t]) for t in tensors]))
+        with self.lock:
+            for t, value in first_reads.items():
+                self.state.setdefault(t, value)
+            self.state.update((t, values[output]) for t, output in assigns)
+        return results
+
+    # This loop is the whole of evaluation: each step's value goes into
+    # `values`, where later steps read it. An error is raised again naming
+    # the op and its inputs' shapes, to find the line that built it.
+    def walk(self, steps, values):
         read = values.__getitem__
         try:
             for compute, inputs, output in steps:
@@ -139,11 +152,6 @@ class Session:
         except Exception as error:
             where = output.op.describe([np.shape(values[x]) for x in inputs])
             raise RuntimeError(f"{output} failed in {where}: {error}") from error
-        with self.lock:
-            for t, value in first_reads.items():
-                self.state.setdefault(t, value)
-            self.state.update((t, values[output]) for t, output in assigns)
-        return rebuild(fetches, iter([fetched(read(t)) for t in tensors]))
 
     # A fed value enters through `frozen` (tensor.py) and must fit the
     # tensor's static shape, if it has one: the backward pass was built for
@@ -175,12 +183,17 @@ def flatten(fetches):
                         "a tensor, or a list, tuple or dict of tensors")
 
 
-# (A namedtuple is rebuilt from its fields.)
+# A dict is copied and each value replaced, so that a subclass keeps what
+# it holds besides its items (a `defaultdict`'s default); a namedtuple is
+# rebuilt from its fields.
 def rebuild(fetches, values):
     if isinstance(fetches, Tensor):
         return next(values)
     if isinstance(fetches, dict):
-        return type(fetches)((k, rebuild(v, values)) for k, v in fetches.items())
+        result = copy.copy(fetches)
+        for k, v in fetches.items():
+            result[k] = rebuild(v, values)
+        return result
     items = [rebuild(item, values) for item in fetches]
     if hasattr(fetches, "_fields"):
         return type(fetches)(*items)

@@ -5,14 +5,17 @@ Every other test runs under both executors already (conftest.py); these pin
 what is particular to compiling.
 """
 
+import collections
 import re
 import sys
 import threading
+import tracemalloc
 
 import numpy as np
 import pytest
 
 import compiler
+import session
 from compiler import CompiledSession
 from graph import Graph
 from main import build_model, initial_weights
@@ -178,7 +181,7 @@ def test_threads_running_one_compiled_plan_get_their_own_values(compile_at_once,
                 if value != expected + offset:
                     errors.append(value)
 
-        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
         for t in threads:
             t.start()
         for t in threads:
@@ -207,3 +210,203 @@ def test_a_plan_is_compiled_for_the_shapes_and_dtypes_fed_and_walks_for_others(
         np.testing.assert_array_equal(got[0], expected[0])
         assert got[1] == expected[1] and type(got[1]) is type(expected[1])
     np.testing.assert_array_equal(compiled.state[w], walked.state[w])
+
+
+# Issue 17: each kind of fault the compiled path had, as a test.
+
+def test_constants_are_told_apart_by_value_not_by_how_they_print(compile_at_once):
+    graph = Graph()
+    w = graph.tensor(np.array([1.0, 2.0, 3.0]))
+    y = w * 1e20 + w * 1e-20 + w * -0.0 + w * 0.0
+    np.testing.assert_array_equal(CompiledSession(graph).run(y), Session(graph).run(y))
+
+
+def random_matrix(rows, columns, order):
+    return np.asarray(np.random.default_rng(5).normal(size=(rows, columns)),
+                      order=order)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_results_keep_the_walks_memory_order_to_the_last_bit(compile_at_once, order):
+    graph = Graph()
+    w = graph.tensor(random_matrix(60, 50, order))
+    v = graph.tensor(random_matrix(60, 7, "F"))
+    p = graph.tensor()
+    fetches = [graph.sum(graph.transpose(w) * 2, axis=0),
+               graph.dot(graph.sigmoid(graph.transpose(w)), v),
+               graph.sum(graph.sigmoid(p) * 3.0, axis=1)]
+    compiled, walked = CompiledSession(graph), Session(graph)
+    for feed in [random_matrix(50, 60, "C"), random_matrix(50, 60, "F"),
+                 random_matrix(60, 50, "C").T, random_matrix(50, 60, "F")]:
+        got, expected = (s.run(fetches, {p: feed}) for s in (compiled, walked))
+        for a, b in zip(got, expected):
+            np.testing.assert_array_equal(a, b)
+    assert compiled.compiler.ready
+
+
+def counting_walks(monkeypatch):
+    walks = []
+    walk = session.Session.run
+
+    def counted(self, fetches, feed_dict=None):
+        walks.append(1)
+        return walk(self, fetches, feed_dict)
+
+    monkeypatch.setattr(session.Session, "run", counted)
+    return walks
+
+
+def test_a_failed_run_does_not_stop_a_plan_compiling(monkeypatch):
+    monkeypatch.setattr(compiler.Compiler, "runs_before_compiling", 2)
+    walks = counting_walks(monkeypatch)
+    graph = Graph()
+    p, w = graph.tensor(), graph.tensor(np.ones((2, 2)))
+    step = graph.assign(w, w + graph.sum(graph.dot(p, w)))
+    sess = CompiledSession(graph)
+    good, bad = {p: np.ones((1, 2))}, {p: np.ones((1, 3))}
+    sess.run(step, good)
+    sess.run(step, good)
+    with pytest.raises(RuntimeError):
+        sess.run(step, bad)  # the third run, which would compile
+    for _ in range(3):
+        sess.run(step, good)
+    walks.clear()
+    value = sess.run(step, good)
+    assert not walks, "the plan ran compiled"
+    walked = Session(graph)
+    for _ in range(6):
+        expected = walked.run(step, good)
+    np.testing.assert_array_equal(value, expected)
+
+
+def test_each_feed_signature_is_compiled_so_a_short_last_batch_costs_nothing(
+        monkeypatch):
+    monkeypatch.setattr(compiler.Compiler, "runs_before_compiling", 2)
+    walks = counting_walks(monkeypatch)
+    graph = Graph()
+    p, w = graph.tensor(), graph.tensor(np.ones((3, 2)))
+    loss = graph.mean(graph.sigmoid(graph.dot(p, w)))
+    (grad,) = graph.gradients(loss, w)
+    step = graph.assign(w, w - grad)
+    sess, walked = CompiledSession(graph), Session(graph)
+    batches = [np.ones((4, 3)), np.ones((4, 3)), np.full((2, 3), 0.5)]
+    for epoch in range(6):
+        walks.clear()
+        for batch in batches:
+            got = sess.run([step, loss], {p: batch})
+        assert not walks or epoch < 3
+    for batch in batches * 6:
+        expected = walked.run([step, loss], {p: batch})
+    assert got[1] == expected[1]
+    np.testing.assert_array_equal(sess.state[w], walked.state[w])
+
+
+def test_threads_sharing_more_compiled_fetches_than_are_kept(compile_at_once,
+                                                             monkeypatch):
+    monkeypatch.setattr(sys, "getswitchinterval", sys.getswitchinterval)
+    graph = Graph()
+    w = graph.tensor(np.arange(4.0))
+    fetches = [[w * float(k)] for k in range(200)]
+    sess = CompiledSession(graph)
+    errors = []
+
+    def work(start):
+        try:
+            for _ in range(10):
+                for k in range(200):
+                    k = (k + start) % 200
+                    (value,) = sess.run(fetches[k])
+                    if not np.array_equal(value, np.arange(4.0) * k):
+                        errors.append(value)
+        except Exception as error:
+            errors.append(error)
+
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(31 * k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(0.005)
+    assert not errors
+
+
+Pair = collections.namedtuple("Pair", "first second")
+
+
+class Refusing(dict):
+    def __setitem__(self, key, value):
+        raise TypeError("this dict takes no items")
+
+
+@pytest.mark.parametrize("compile", [False, True])
+def test_any_fetch_structure_comes_back_and_a_run_that_raises_writes_nothing(
+        compile_at_once, compile):
+    graph = Graph()
+    w = graph.tensor(np.zeros(2))
+    step = graph.assign(w, w + 1)
+    sess = (CompiledSession if compile else Session)(graph)
+    fetch = collections.defaultdict(list, {"step": step, "more": [
+        collections.OrderedDict(w=w), collections.Counter(a=step),
+        Pair(step, (w,))]})
+    got = sess.run(fetch)
+    assert type(got) is collections.defaultdict and got.default_factory is list
+    more = got["more"]
+    assert type(more[0]) is collections.OrderedDict
+    assert type(more[1]) is collections.Counter and type(more[2]) is Pair
+    np.testing.assert_array_equal(got["step"], [1.0, 1.0])
+    np.testing.assert_array_equal(more[2].second[0], [0.0, 0.0])  # read before
+    np.testing.assert_array_equal(sess.state[w], [1.0, 1.0])
+    for _ in range(3):
+        with pytest.raises(TypeError, match="no items"):
+            sess.run({"fine": step, "refused": Refusing(a=step)})
+    np.testing.assert_array_equal(sess.state[w], [1.0, 1.0])
+
+
+def test_a_compiled_step_keeps_no_more_memory_than_its_buffers(compile_at_once):
+    megabytes = 2**20
+    graph = Graph()
+    w = graph.tensor(np.linspace(0.0, 1.0, 4 * megabytes))  # 32 MB
+    loss = graph.mean(graph.square(graph.sigmoid(w) - 0.5))
+    (grad,) = graph.gradients(loss, w)
+    step = graph.assign(w, w - 0.1 * grad)
+    kept = []
+    tracemalloc.start()
+    try:
+        for kind in (Session, CompiledSession):
+            before = tracemalloc.get_traced_memory()[0]
+            sess = kind(graph)
+            for _ in range(2):
+                sess.run([step, loss])
+            kept.append(tracemalloc.get_traced_memory()[0] - before)
+    finally:
+        tracemalloc.stop()
+    assert sess.compiler.ready
+    # Four buffers of 32 MB, all needed at once (when `square` runs, the
+    # sigmoid, the difference, twice it and the square are all alive), and
+    # nothing else: not mean's `spread`, 32 MB of one number.
+    assert kept[1] - kept[0] < 4 * 32 * megabytes + megabytes
+
+
+def test_make_callable_runs_one_fetch_as_run_does(compile_at_once):
+    graph = Graph()
+    p, w = graph.tensor(), graph.tensor(np.ones((2, 2)))
+    loss = graph.sum(graph.dot(p, w))
+    step = graph.assign(w, w * 2.0)
+    sess, walked = CompiledSession(graph), Session(graph)
+    call = sess.make_callable([step, loss], [p])
+    for batch in [np.ones((1, 2)), np.ones((3, 2)), np.ones((1, 2))]:
+        got, expected = call(batch), walked.run([step, loss], {p: batch})
+        np.testing.assert_array_equal(got[0], expected[0])
+        assert got[1] == expected[1] and type(got[1]) is type(expected[1])
+    assert sess.compiler.ready
+    with pytest.raises(TypeError, match="expected 1 value"):
+        call()
+    before = sess.state[w].copy()
+    with pytest.raises(RuntimeError, match=repr(loss.op.inputs[0])):
+        call(np.ones((1, 3)))
+    np.testing.assert_array_equal(sess.state[w], before)
+    assert sess.make_callable(loss, [p])(np.ones((1, 2))) == walked.run(
+        loss, {p: np.ones((1, 2))})

@@ -32,8 +32,7 @@ def figures(run):
 
 def image_of(fig):
     """The one raster image of a grid figure, with its gaps as NaN."""
-    (ax,) = fig.axes
-    (image,) = ax.images
+    (image,) = fig.axes[0].images
     return np.ma.filled(np.ma.masked_invalid(image.get_array()).astype(float), np.nan)
 
 
@@ -94,15 +93,30 @@ def test_the_mistakes_are_exactly_the_misclassified_test_digits(run, figures):
                                       run.data.test_images[i].reshape(8, 8))
 
 
-def test_the_weights_are_the_trained_first_layer(run, figures):
+def test_the_weights_are_the_trained_first_layer_s_strongest_units(run, figures):
     w0 = run.sess.run(run.model.variables[0])
     assert not np.array_equal(w0, digits.initial_weights()[0])
-    array = image_of(figures["digits_weights"])
-    for k in range(64):
-        np.testing.assert_array_equal(tile_at(array, k, 16, 1), w0[:, k].reshape(8, 8))
-    # One colour scale for all, centred on 0.
-    low, high = figures["digits_weights"].axes[0].images[0].get_clim()
+    # The 16 units drawn are those with the largest weights, largest first.
+    norms = np.linalg.norm(w0, axis=0)
+    units = pictures.strongest(w0)
+    assert len(units) == 16
+    assert list(norms[units]) == sorted(norms, reverse=True)[:16]
+    fig = figures["digits_weights"]
+    assert captions(fig) == [f"unit {k}" for k in units]
+    array = image_of(fig)
+    for k, unit in enumerate(units):
+        np.testing.assert_array_equal(tile_at(array, k, 8, 2), w0[:, unit].reshape(8, 8))
+    # One colour scale for all, centred on 0, shown by a labelled colour bar.
+    image = fig.axes[0].images[0]
+    low, high = image.get_clim()
     assert high == -low > 0
+    grid, bar = fig.axes
+    assert bar.get_xlabel() == "weight"
+    assert bar.get_xlim() == (low, high)
+    # Tiles are drawn large: each pixel of a tile is at least 8 screen
+    # pixels wide at the size the figure is drawn.
+    pixel = fig.get_figwidth() * fig.dpi / array.shape[1]
+    assert pixel >= 8
 
 
 def test_the_naive_losses_fail_where_the_fused_one_stays_exact():

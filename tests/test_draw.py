@@ -119,9 +119,36 @@ def test_without_forward_every_op_is_forward():
     assert fills == {FORWARD}
 
 
+def test_values_join_the_names_in_the_labels():
+    graph = Graph()
+    a = graph.tensor(np.ones(2))
+    y = graph.sum(a * 1.5)
+    nodes, _ = parse(draw.draw([y], names={a: "a", y: "y"}, values={y: 3.0}).source)
+    assert nodes["variable#1"]["label"] == r"a\n(2,)"  # named, no value
+    assert nodes["sum#4"]["label"] == r"sum\ny = 3"
+
+
+# The worked example of graph.py carries the names and numbers its prose
+# uses, which a session computed: y = (a + b)(b + 1) = 9 at a = 1, b = 2.
+def test_the_worked_example_shows_every_value_and_gradient():
+    nodes, _ = parse(draw.example_picture()["example_gradient"].source)
+    labels = {attrs["label"] for attrs in nodes.values()}
+    assert {"a = 1", "b = 2", r"add\nu = 3", r"add\nv = 3", r"mul\ny = 9",
+            r"broadcast_to\n∂y/∂y = 1", r"mul\n∂y/∂u = ∂y/∂a = 3",
+            r"mul\n∂y/∂v = 3", r"add\n∂y/∂b = 6"} <= labels
+    # The forward ops are blue, the gradient ops orange.
+    fills = {attrs["label"].split("\\n")[-1]: attrs.get("fillcolor") for attrs in
+             nodes.values()}
+    assert {fills[n] for n in ["u = 3", "v = 3", "y = 9"]} == {FORWARD}
+    assert {fills[n] for n in ["∂y/∂y = 1", "∂y/∂u = ∂y/∂a = 3", "∂y/∂v = 3",
+                               "∂y/∂b = 6"]} == {GRADIENT}
+
+
 def test_building_the_same_graph_twice_gives_the_same_text():
     assert product_with_update().source == product_with_update().source
     first, second = draw.xor_pictures(), draw.xor_pictures()
+    first.update(draw.example_picture())
+    second.update(draw.example_picture())
     for name in first:
         assert first[name].source == second[name].source
 
