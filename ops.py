@@ -58,13 +58,11 @@ class BaseOp:
         self.graph = graph
         self.inputs = [graph.convert(x) for x in inputs]
         shapes = [x.shape for x in self.inputs]
-        shape = None
-        if None not in shapes:
-            try:
-                shape = self.infer_shape(*shapes)
-            except ValueError as error:
-                where = self.describe(shapes)
-                raise ValueError(f"cannot build {where}: {error}") from None
+        try:
+            shape = None if None in shapes else self.infer_shape(*shapes)
+        except ValueError as error:
+            where = self.describe(shapes)
+            raise ValueError(f"cannot build {where}: {error}") from None
         self.output = graph.tensor(op=self)
         self.output.shape = shape
         if shape is not None and all(x.dtype is not None for x in self.inputs):
@@ -89,8 +87,6 @@ class BaseOp:
     # shapes, the usual case, skip NumPy's general rule, which takes a
     # microsecond: eager.py builds ops at every step and feels it.)
     def infer_shape(self, *shapes):
-        if len(set(shapes)) == 1:
-            return shapes[0]
         return np.broadcast_shapes(*shapes)
 
     # Some ops can be seen, from their inputs alone, to hand one input back
@@ -379,8 +375,6 @@ class SumToOp(ToShapeOp):
     # tape computes too: `np.shape` reads its shape all the same.)
     def compute(self, sess, x, like):
         shape = np.shape(like)
-        if x.shape == shape:
-            return x
         self.infer_shape(x.shape, shape)
         x = np.sum(x, axis=tuple(range(x.ndim - len(shape))))
         stretched = tuple(i for i, n in enumerate(shape) if n == 1)

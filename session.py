@@ -124,20 +124,15 @@ class Session:
 
         values = {**constants}
         values.update((t, self.feed_value(t, v)) for t, v in feeds.items())
-        first_reads = {}
         with self.lock:
-            for t in variables:
-                if t in self.state:
-                    values[t] = self.state[t]
-                else:
-                    values[t] = first_reads[t] = np.asarray(t.initial_value)
+            values.update((t, self.state.get(t, t.initial_value)) for t in variables)
         self.walk(steps, values)
         # The results are made before anything is written, so that even a
         # fetch structure that refuses to be rebuilt leaves the state alone.
         results = rebuild(fetches, iter([fetched(values[t]) for t in tensors]))
         with self.lock:
-            for t, value in first_reads.items():
-                self.state.setdefault(t, value)
+            for t in variables:
+                self.state.setdefault(t, t.initial_value)
             self.state.update((t, values[output]) for t, output in assigns)
         return results
 
@@ -205,8 +200,6 @@ def rebuild(fetches, values):
 # A value handed back is a fresh copy, the caller's own; a scalar comes
 # back as a NumPy scalar (`np.float64`, …), a group's None as None.
 def fetched(value):
-    if value is None:
-        return None
     value = np.array(value)
     return value if value.ndim else value[()]
 
