@@ -1,15 +1,11 @@
 # # graph.py: building the graph, and differentiating it
 #
 # A `Graph` records a computation without doing it: `graph.add(a, b)`
-# returns a tensor that *will* hold `a + b` when a session runs it. Keeping
-# what to compute apart from computing it is what makes this page's main
-# act possible: `gradients` reads the recorded computation and writes its
-# derivative, as more graph.
-#
-# A graph is made of tensors (tensor.py), the nodes that carry values, and
-# ops (ops.py), the nodes that compute one output tensor from their inputs
-# and know their own derivative. This page makes both, and holds the
-# algorithm that ties the ops' derivatives together.
+# returns a tensor that *will* hold `a + b` when a session runs it. That
+# is what makes this page's main act possible: `gradients` reads the
+# recorded computation and writes its derivative, as more graph. Its nodes
+# are tensors (tensor.py), which carry values, and ops (ops.py), which
+# compute an output from their inputs and know their own derivative.
 from collections import deque
 from functools import reduce
 
@@ -23,9 +19,7 @@ from tensor import Tensor, frozen
 
 
 # A graph keeps no list of its nodes: every tensor knows its op, and every
-# op its inputs, so the graph behind a tensor is found by walking back from
-# it. A counter numbers the tensors, so that error messages can tell them
-# apart.
+# op its inputs. It only counts its tensors, to number them.
 class Graph:
     def __init__(self):
         self.count = 0
@@ -64,10 +58,8 @@ class Graph:
     # ## Building ops
     #
     # Every op is built by `op`, which passes keyword arguments on as the
-    # op's attributes (such as the axes of a sum). It first asks the op's
-    # class whether the op would hand an input straight back (summing a
-    # gradient back to the shape it already has does nothing), and then
-    # builds nothing: `gradients` would write such steps all the time.
+    # op's attributes. An op that would hand an input straight back (summing
+    # a gradient to the shape it already has) is not built at all.
     def op(self, op_class, *inputs, **attributes):
         inputs = [self.convert(x, *inputs) for x in inputs]
         unchanged = op_class.unchanged(*inputs)
@@ -75,10 +67,9 @@ class Graph:
             return unchanged
         return op_class(inputs, self, **attributes).output
 
-    # One line per op, each returning its op's output; ops.py explains
-    # them. `sum_to` and `broadcast_to` move a value between a broadcast
-    # shape and the shape it came from, and `expand` and `spread` undo a
-    # sum and a mean: backward passes use them.
+    # One line per op, each returning its op's output (ops.py explains
+    # them; `sum_to`, `broadcast_to`, `expand` and `spread` serve backward
+    # passes).
     add = lambda self, a, b: self.op(ops.AddOp, a, b)
     sub = lambda self, a, b: self.op(ops.SubOp, a, b)
     mul = lambda self, a, b: self.op(ops.MulOp, a, b)
@@ -127,11 +118,10 @@ class Graph:
 
     # ## Gradients
     #
-    # `gradients(y, xs)` returns, for each tensor x in `xs`, a tensor that
-    # will hold the gradient of the sum of y's elements with respect to x:
-    # for a scalar loss $L$, simply $∂L / ∂x$, with exactly
-    # x's shape. Where `y` does not depend on x the answer is None, as in
-    # TensorFlow.
+    # `gradients(y, xs)` returns, for each x in `xs`, a tensor for the
+    # gradient of the sum of y's elements with respect to x (for a scalar
+    # loss $L$, $∂L/∂x$), in x's shape; None where `y` does not depend on x,
+    # as in TensorFlow.
     #
     # ### The chain rule, one op at a time
     #
@@ -141,20 +131,15 @@ class Graph:
     # $$\frac{∂L}{∂x_j} = \sum_i \frac{∂L}{∂u_i}
     # \frac{∂u_i}{∂x_j}$$
     #
-    # The numbers $∂u_i / ∂x_j$ form the op's *Jacobian*
-    # $J$, and the sum is a row vector times a matrix: writing
-    # $\bar{u} = ∂L / ∂u$, we have $\bar{x} = \bar{u} J$, a
-    # **vector-Jacobian product**. That is what an op's `gradient(grad)`
-    # computes: `grad` is $\bar u$, and it returns $\bar x$ for each input.
-    # It never forms $J$. For main.py's first sigmoid, on a 4 × 4 matrix,
-    # $J$ has 16 × 16 entries, all zero off the diagonal, and `gradient`
-    # multiplies elementwise instead. Since $\bar x$ has one entry per
-    # element of $x$, it has $x$'s shape.
-    #
-    # If $x$ is used by several ops, each use contributes a term, and the
-    # terms add up. Applying this from the loss back to the inputs, one op
-    # at a time, is **reverse-mode automatic differentiation**
-    # (backpropagation, in neural networks).
+    # The numbers $∂u_i / ∂x_j$ form the op's *Jacobian* $J$, and with
+    # $\bar u = ∂L/∂u$ the sum is $\bar x = \bar u J$, a **vector-Jacobian
+    # product**. That is what `op.gradient(grad)` computes, `grad` being
+    # $\bar u$, without ever forming $J$: for main.py's first sigmoid $J$
+    # is 16 × 16 and zero off the diagonal, and `gradient` multiplies
+    # elementwise instead. $\bar x$ has one entry per element of $x$: its
+    # shape. If $x$ is used by several ops, each use adds a term. Applying
+    # this from the loss back to the inputs, op by op, is **reverse-mode
+    # automatic differentiation** (backpropagation, in neural networks).
     #
     # ### A worked example
     #
@@ -172,8 +157,7 @@ class Graph:
     # \end{array}$$
     #
     # $b$ is used twice, and its two terms add up. By hand,
-    # $∂y/∂a = b + 1 = 3$ and
-    # $∂y/∂b = (b + 1) + (a + b) = 6$. In code:
+    # $∂y/∂a = b + 1 = 3$ and $∂y/∂b = (b + 1) + (a + b) = 6$. In code:
     #
     #     a, b = graph.tensor(1.0), graph.tensor(2.0)
     #     y = (a + b) * (b + 1)
@@ -181,27 +165,22 @@ class Graph:
     #     print(*Session(graph).run([ga, gb]))
     #                        # 3.0 6.0
     #
-    # Here is the graph afterwards, drawn with every value the run computes.
-    # The blue ops are the forward pass; the orange, dashed ones are those
-    # `gradients` added: two `mul`s make $\bar u$ and $\bar v$ from the
-    # seed $\bar y = 1$, and an `add` sums $b$'s two terms. The adds' rule
-    # builds nothing (their `grad` passes on unchanged), so $\bar u$ is
-    # also $\bar a$.
+    # The graph afterwards, with every value the run computes: in orange,
+    # the ops `gradients` added. Two `mul`s make $\bar u$ and $\bar v$ from
+    # the seed $\bar y = 1$, and an `add` sums $b$'s two terms; add's rule
+    # builds nothing, so $\bar u$ is also $\bar a$.
     #
     # ![y = (a + b) * (b + 1) at a = 1, b = 2, with its gradients: forward
     # ops in blue, and in orange two muls and an add](example_gradient.svg)
     #
     # ### Why backwards
     #
-    # The same products could be formed forwards, from an input towards
-    # $L$, carrying $∂u / ∂w$ along with every value $u$
-    # (*forward mode*). But each forward pass follows one input: main.py's
-    # loss depends on 12 weights ($2 \times 4$ in `weights0`, $4 \times 1$
-    # in `weights1`), so forward mode needs 12 passes, each costing about as
-    # much as evaluating the network. Reverse mode starts from the one
-    # output and gets all 12 derivatives in a single backward pass. For a
-    # million weights it is a million passes against one: a scalar loss is
-    # why training goes backwards.
+    # The products could be formed forwards instead, carrying $∂u/∂w$ along
+    # with every value $u$ (*forward mode*), but a forward pass follows one
+    # input $w$. main.py's loss has 12 weights ($2 \times 4 + 4 \times 1$):
+    # forward mode needs 12 passes, each about as costly as the network;
+    # reverse mode gets all 12 derivatives in one backward pass. For a
+    # million weights, a million passes against one.
     #
     # ### Uses must add up first
     #
@@ -217,17 +196,14 @@ class Graph:
     #             queue.extend(zip(t.op.inputs,
     #                              parts))
     #
-    # Its sums are right, since every `gradient` is linear in `grad`. But a
+    # Its sums are right (every `gradient` is linear in `grad`), but a
     # tensor used twice sends two partials back, and everything upstream is
-    # differentiated twice: in a chain of `t = t * t`, the work doubles at
-    # every link, $2^n$ calls where $n$ would do. So we wait: a tensor
-    # leaves the queue only when all its uses have reported, with the sum
-    # of their partials. Each op's `gradient` then runs at most once.
-    #
-    # That order, every tensor after all the ops that use it, is a
-    # **topological order** of the graph, read backwards; a queue that
-    # releases a node once its count of unfinished neighbours reaches zero
-    # is **Kahn's algorithm** for finding one.
+    # differentiated twice: in a chain of `t = t * t` the work doubles at
+    # every link. So a tensor leaves our queue only when all its uses have
+    # reported, with their sum, and each `gradient` runs at most once. That
+    # order, each tensor after all its users, is a **topological order**
+    # of the graph, and a queue that releases a node when its count of
+    # waiting neighbours reaches zero is **Kahn's algorithm**.
     #
     # `ops`, if given, is the set of ops the walk may pass through; any
     # other op's output counts as a constant. A branch or a loop body
@@ -237,10 +213,9 @@ class Graph:
         xs = [self.convert(x) for x in flatten(xs)]
         walked = lambda t: t.op is not None and (ops is None or t.op in ops)
 
-        # First, walk back from `y`, recording every use of every tensor as
-        # the output of the op that uses it (`t * t` counts twice). The walk
-        # keeps a stack of its own rather than recursing: Python allows
-        # 1,000 nested calls, and graphs can be far deeper.
+        # First, walk back from `y`, recording every use of every tensor
+        # (`t * t` counts twice), with a stack rather than recursion: Python
+        # allows 1,000 nested calls, and graphs are far deeper.
         users = {y: []}
         stack = [y]
         while stack:
@@ -251,12 +226,9 @@ class Graph:
                     stack.append(x)
                 users[x].append(t)
 
-        # Only tensors on a path from some x to `y` need a gradient: walk
-        # forward from the xs along those uses, marking each tensor reached
-        # *live*. (An op's `gradient` still builds tensors for all its
-        # inputs; those for inputs that are not live are dropped, and never
-        # run.) Integers and booleans move in jumps and have no derivative:
-        # they are never live, and their gradient is None, as in TensorFlow.
+        # Only tensors on a path from an x to `y` need a gradient: walk
+        # forward from the xs, marking them *live*. Integers and booleans
+        # have no derivative: never live, their gradient is None.
         live = set()
         stack = [x for x in xs if x in users]
         while stack:
@@ -265,11 +237,10 @@ class Graph:
                 live.add(t)
                 stack.extend(users[t])
 
-        # Kahn's algorithm: `waiting` counts the live uses each live tensor
-        # still waits to hear from, and `partials` collects what they sent.
-        # Only `y` starts with a partial: the seed $∂y / ∂y = 1$. The queue
-        # starts with the tensors that wait for nothing: `y`, and any whose
-        # every use is an integer or a boolean.
+        # Kahn's algorithm: `waiting` counts the live uses each tensor still
+        # waits for, `partials` collects what they sent, and `y` starts with
+        # the seed $∂y/∂y = 1$. The queue starts with whatever waits for
+        # nothing: `y`, and a tensor used only through integers or booleans.
         waiting = {t: sum(u in live for u in users[t]) for t in live}
         partials = {t: [] for t in live}
         if y in live:
@@ -278,10 +249,8 @@ class Graph:
         queue = deque(t for t in users if t in live and waiting[t] == 0)
 
         # Each turn takes a tensor whose uses have all reported and adds up
-        # their partials: that sum is its gradient, final. A variable or
-        # placeholder ends its path here. An op may send None to an input
-        # that lends only its shape (the `like` of `sum_to`): that use has
-        # reported, and passed nothing.
+        # their partials: its gradient, final. (A None partial, sent to an
+        # input that lends only its shape, is a report of nothing.)
         while queue:
             t = queue.popleft()
             parts = partials.pop(t)
@@ -291,8 +260,7 @@ class Graph:
             nothing = [None] * len(t.op.inputs)
             input_grads = nothing if grad is None else t.op.gradient(grad)
 
-            # One link of the chain rule: each live input receives its
-            # partial, and joins the queue when its last use has reported.
+            # One link of the chain rule per live input.
             for x, x_grad in zip(t.op.inputs, input_grads):
                 if x in live:
                     if x_grad is not None:
@@ -301,8 +269,7 @@ class Graph:
                     if waiting[x] == 0:
                         queue.append(x)
 
-        # On the worked example (`waiting` after each turn; the constant 1
-        # of `b + 1` is not live, so it is not counted):
+        # On the worked example (`waiting` after each turn):
         #
         #     turn leaves gradient  waiting      queue
         #     0                     u1 v1 a1 b2  y
@@ -312,8 +279,7 @@ class Graph:
         #     4    a      3         u0 v0 a0 b0  b
         #     5    b      3+3 = 6   u0 v0 a0 b0
         #
-        # `b` waits through turn 2, when only one of its two uses has
-        # reported, and leaves once the second has.
+        # `b` waits through turn 2, when one of its two uses has reported.
         return [grads.get(x) for x in xs]
 
 

@@ -1,30 +1,20 @@
 # # ops.py: what each op computes, and its derivative
 #
-# Every op is a small class with two methods, and the whole of automatic
+# Every op is a small class with two methods, and automatic
 # differentiation rests on the split between them:
 #
-# - `compute(sess, *values)` is the **forward** rule. It works on NumPy
-#   values, and only the session calls it, while running the graph.
-# - `gradient(grad)` is the **backward** rule. It works on *tensors*, while
-#   the graph is being built. Given `grad`, the tensor for the gradient of
-#   the final result with respect to this op's output, it returns one
-#   tensor per input: the gradient with respect to that input. This is the
-#   chain rule, one link at a time. (The tensor is usually a new op's
-#   output, but not always: `add` passes `grad` itself on.)
+# - `compute(sess, *values)`, the **forward** rule, works on NumPy values;
+#   the session calls it while running the graph.
+# - `gradient(grad)`, the **backward** rule, works on *tensors*, while the
+#   graph is built. Given `grad`, the tensor for $\bar y$, the gradient of
+#   the final result with respect to the op's output $y$, it returns one
+#   tensor per input: the vector-Jacobian product $\bar x$ (graph.py).
 #
 # Because `gradient` builds ordinary ops instead of computing numbers, the
-# backward pass is just more graph. One evaluator, the session, runs both
-# passes. And since gradient ops are ops like any other, they can be
-# differentiated in turn: second derivatives need no extra code.
-#
-#     x = graph.tensor(3.0)
-#     (dy,) = graph.gradients(x * x * x, x)
-#     (d2y,) = graph.gradients(dy, x)
-#     sess.run([dy, d2y])   # 3x² = 27, 6x = 18
-#
-# The names follow one convention: `a, b` are the inputs of a binary op, `x`
-# the input of a unary one, `grad` the incoming gradient and `y` the op's
-# own output (on this page, never main.py's targets).
+# backward pass is just more graph, run by the same session, and it can
+# be differentiated again: `gradients(gradients(x * x * x, x), x)` is
+# $6x$, with no extra code. On this page `a, b` are a binary op's inputs,
+# `x` a unary op's, and `y` the op's own output.
 import re
 from contextlib import suppress
 
@@ -32,27 +22,17 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
 
-# `BaseOp` holds what all ops share: inputs, an output, a static shape, a
-# name for error messages.
+# `BaseOp` holds what all ops share. An op may take *attributes*, settings
+# fixed when it is built, such as the axes of a sum.
 class BaseOp:
-    # Besides its inputs, an op may take *attributes*: settings fixed when
-    # it is built, such as the axes a sum runs over (TensorFlow calls them
-    # attrs too). The ops that take some, sums and means and their mirrors,
-    # read them as `self.axis` and `self.keepdims`; these are the defaults.
     axis, keepdims = None, False
 
-    # Every input goes through `graph.convert`, so plain numbers and arrays
-    # are welcome wherever a tensor is. The output's static shape is worked
-    # out *before* the output tensor is made, so an op whose shapes cannot
-    # fit is refused as it is written, naming the shapes. So is an `axis`
-    # that is not spelled as TensorFlow spells one (`spelled`, below).
-    #
-    # The static dtype takes no rule of its own: the op's `compute` runs
-    # once on inputs of one element each (ones of the inputs' dtypes and
-    # ranks), and NumPy's dtype for that result is the dtype of every
-    # result. NumPy decides dtypes from dtypes alone, never from values or
-    # sizes. An op that cannot run so (one that needs a session) leaves it
-    # unknown.
+    # Inputs go through `graph.convert`, so numbers and arrays are welcome
+    # wherever a tensor is. The static shape is worked out before the
+    # output is made, so an op whose shapes cannot fit is refused as it is
+    # written. The static dtype needs no rule of its own: `compute` runs
+    # once on one-element inputs of the inputs' dtypes, and NumPy, which
+    # decides dtypes from dtypes alone, gives the dtype of every result.
     def __init__(self, inputs, graph, **attributes):
         vars(self).update(attributes, axis=spelled(self, attributes.get("axis")))
         self.graph = graph
@@ -70,9 +50,8 @@ class BaseOp:
                 ones = [np.ones((1,) * len(x.shape), x.dtype) for x in self.inputs]
                 self.output.dtype = np.result_type(self.compute(None, *ones))
 
-    # An op's kind is its class name in snake case: `AddOp` is "add",
-    # `SumToOp` "sum_to". Error messages name an op by its kind and its
-    # inputs' shapes.
+    # An op's kind is its class name in snake case (`SumToOp` is "sum_to");
+    # errors name an op by its kind and its inputs' shapes.
     @property
     def kind(self):
         return re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__[:-2]).lower()
@@ -81,24 +60,19 @@ class BaseOp:
         args = ", ".join(f"{x} of shape {s}" for x, s in zip(self.inputs, shapes))
         return f"{self.kind}({args})"
 
-    # Most ops work elementwise, and NumPy's broadcasting rule gives their
-    # output shape: (4, 1) with (1, 3) gives (4, 3), and (3,) with a scalar
-    # gives (3,). Ops of another shape say so by overriding this. (Equal
-    # shapes, the usual case, skip NumPy's general rule, which takes a
-    # microsecond: eager.py builds ops at every step and feels it.)
+    # Most ops are elementwise, and NumPy's broadcasting gives their shape:
+    # (4, 1) with (1, 3) gives (4, 3). Others override this.
     def infer_shape(self, *shapes):
         return np.broadcast_shapes(*shapes)
 
-    # Some ops can be seen, from their inputs alone, to hand one input back
-    # unchanged: `sum_to(x, like)` is `x` when both shapes are known and
-    # equal. Such an op names that input here, and `graph.op` then builds
-    # nothing. Most ops always compute something new.
+    # An op that would hand an input back unchanged names it here, and
+    # `graph.op` builds nothing (`sum_to(x, like)` when the shapes match).
     @staticmethod
     def unchanged(*inputs):
         return None
 
     # An op without a gradient (`assign`, `group`) refuses to be
-    # differentiated, while `gradients` is building the backward pass.
+    # differentiated.
     def gradient(self, grad):
         raise ValueError(f"cannot differentiate {self.output}: "
                          f"{self.kind} has no gradient")
@@ -243,75 +217,57 @@ class TransposeOp(BaseOp):
         return [self.graph.transpose(grad)]
 
 
-# ## Sums and means over axes
+# ## Sums and means
 #
-# `sum(x, axis)` adds up the elements of `x` along some of its axes: all of
-# them with no `axis` (a single number), or those named by `axis`, one
-# number or a tuple, negative numbers counting from the end as in NumPy.
-# Summing a (4, 3) matrix over axis 1 adds across each row and gives 4
-# numbers, shape (4,); `keepdims=True` keeps the summed axis with length 1,
-# (4, 1), ready to broadcast against the matrix. `mean` is the same sum
-# divided by the number of elements added: main.py's loss is the mean of
-# all the squared errors.
+# main.py's loss is the mean of all its squared errors. `sum` and `mean`
+# reduce over every axis by default, or over those named by `axis`, as in
+# NumPy (the digits chapter sums over one axis at a time); `keepdims=True`
+# keeps each reduced axis with length 1.
 class SumOp(BaseOp):
-    # NumPy's own `sum`, with the op's attributes, in x's dtype: a sum
-    # keeps its input's dtype, as in TensorFlow, where NumPy would widen an
-    # int32 sum to int64 (`kept`, below, says what booleans become).
+    # A sum keeps its input's dtype, as in TensorFlow (NumPy would widen
+    # an int32 sum to int64).
     def compute(self, sess, x):
         return x.sum(self.axis, kept(x), keepdims=self.keepdims)
 
-    # The summed axes are dropped from the shape, or kept with length 1.
-    # `axes` (below) also refuses an axis that `x` does not have, so the
-    # mistake is caught as the op is built.
+    # The summed axes are dropped, or kept with length 1.
     def infer_shape(self, x):
         summed = axes(self.axis, len(x))
         if self.keepdims:
             return tuple(1 if i in summed else n for i, n in enumerate(x))
         return tuple(n for i, n in enumerate(x) if i not in summed)
 
-    # `y = x_1 + … + x_n` along the summed axes, so `∂y/∂x_i = 1`: every
-    # element that went into a sum receives that sum's gradient, copied back
-    # along the summed axes by `expand`.
+    # $y = x_1 + \dots + x_n$, so $∂y/∂x_i = 1$: every element that went
+    # into a sum receives the sum's gradient, copied back by `expand`.
     def gradient(self, grad):
         return [self.graph.expand(grad, self.inputs[0], axis=self.axis,
                                   keepdims=self.keepdims)]
 
 
-# A mean is a sum with a division, so it shares the sum's shapes.
+# A mean is a sum divided by $n$, the number of elements in each sum.
 class MeanOp(SumOp):
-    # `mean = (x_1 + … + x_n) / n`, n being how many elements went into
-    # each element of the sum: x's size over the sum's. NumPy's own
-    # `np.mean` computes the same, but takes three times as long on small
-    # arrays. A mean of nothing, n = 0, is 0 / 0: NaN, as in NumPy and
-    # TensorFlow. Dividing by NaN instead gives the same NaN without
-    # NumPy's warning. (A sum of nothing has no elements to divide; its n
-    # does not matter.) The mean keeps the sum's dtype too: a mean of
-    # integers is an integer, rounded towards 0, as in TensorFlow.
+    # A mean of nothing is NaN, as in NumPy (dividing by NaN gives it
+    # without a warning); a mean of integers is an integer, as in
+    # TensorFlow.
     def compute(self, sess, x):
         total = x.sum(self.axis, kept(x), keepdims=self.keepdims)
         n = x.size // max(total.size, 1) or np.nan
         return (total / n).astype(total.dtype, copy=False)
 
-    # `∂mean/∂x_i = 1/n` for every element: each receives an equal share,
-    # `grad / n`, of the incoming gradient, which `spread` hands out.
-    # Passing `grad` on unchanged, a tempting shortcut, would make every
-    # step of training n times too large.
+    # $∂y/∂x_i = 1/n$: each element receives an equal share of `grad`,
+    # which `spread` hands out. (Passing `grad` on unchanged, a tempting
+    # shortcut, would make every training step $n$ times too large.)
     def gradient(self, grad):
         return [self.graph.spread(grad, self.inputs[0], axis=self.axis,
                                   keepdims=self.keepdims)]
 
 
-# `axes` turns `axis` into a tuple of axis numbers, each from 0 to ndim − 1,
-# and refuses one out of range or named twice. No `axis` means all of them.
+# `axes` turns `axis` into axis numbers, refusing one `x` lacks; `spelled`
+# takes every spelling TensorFlow takes (an int, a list, a tuple, an
+# array) when the op is built; `kept` adds booleans up as integers.
 def axes(axis, ndim):
     return normalize_axis_tuple(tuple(range(ndim)) if axis is None else axis, ndim)
 
 
-# `axis` is spelled as TensorFlow takes it: None, an integer, or a list,
-# tuple or array of integers, NumPy's included. `spelled` turns each into
-# None or a tuple of ints, which NumPy takes too, and refuses anything else
-# as the op is built. (Whether x has those axes is checked once its shape
-# is known, by `axes`.)
 def spelled(op, axis):
     array = np.asarray(() if axis is None else axis)
     if array.ndim > 1 or array.size and array.dtype.kind not in "iu":
@@ -319,60 +275,47 @@ def spelled(op, axis):
     return None if axis is None else tuple(array.reshape(-1).tolist())
 
 
-# Booleans, which TensorFlow will not add, are counted as NumPy counts
-# them, as integers; every other dtype is kept.
 kept = lambda x: None if x.dtype == bool else x.dtype
 
 
 # ## Broadcasting, and summing back
 #
-# NumPy lets `a + b` combine a (4, 3) matrix `a` with a (3,) vector `b`: the
-# vector is reused for every row, as if copied four times. In the chain rule
-# reuse means a sum. Each copy passes gradient back to the same element of
-# `b`, so `b`'s gradient is the (4, 3) gradient *summed over the rows*, of
-# shape (3,). Without that step a bias vector would receive a gradient of
-# the wrong shape.
+# NumPy lets `a + b` add a (2, 3) matrix $a$ and a (3,) vector $b$: $b$ is
+# reused for every row, $y_{ij} = a_{ij} + b_j$. Reuse means a sum in the
+# chain rule: $\bar b_j = \sum_i g_{ij}$. With
 #
-# Four small ops move values between a shape and a broadcast version of it.
-# They share a base class: each produces a value shaped like its second
-# input, `like`, and does nothing at all when its first input, `x`, already
-# has that shape. If both shapes are known and equal while building, the op
-# is not built: in a model where no op broadcasts, like main.py's, the
-# backward pass sums nothing back.
+# $$g = \begin{pmatrix} 1 & 2 & 3 \\ 4 & 5 & 6 \end{pmatrix}, \qquad
+# \bar b = (1 + 4,\ 2 + 5,\ 3 + 6) = (5, 7, 9)$$
 #
-# They are ops, not helper functions, because shapes may become known only
-# when the graph runs (a placeholder can be fed any batch size). They read
-# `like`'s shape at run time.
+# and $\bar b$ has $b$'s shape, as it must. That summing back is `sum_to`.
+#
+# Four small ops move values between a shape and a broadcast version of
+# it, each making a value shaped like its second input, `like`. They are
+# ops, not helpers, because a placeholder's shape is known only when the
+# graph runs. Where the shapes are known and equal while building, nothing
+# is built: main.py broadcasts nothing, so its backward pass sums nothing
+# back.
 class ToShapeOp(BaseOp):
-    # The output takes `like`'s shape.
     def infer_shape(self, x, like):
         return like
 
-    # With both shapes and dtypes known and equal there is nothing to do.
-    # (A known dtype implies a known shape. NumPy takes `dtype == None` to
-    # mean float64, so unknown dtypes are checked for with `is`.)
+    # (A known dtype implies a known shape.)
     @staticmethod
     def unchanged(x, like):
         same = (x.shape, x.dtype) == (like.shape, like.dtype)
         return x if same and x.dtype is not None and like.dtype is not None else None
 
 
-# `sum_to(x, like)` undoes broadcasting. Broadcasting adds leading axes and
-# stretches axes of length 1; summing removes the first kind and collapses
-# the second back to length 1.
+# `sum_to(x, like)` undoes broadcasting, which adds leading axes and
+# stretches axes of length 1: it sums over the first and keeps the second
+# as length 1.
 class SumToOp(ToShapeOp):
-    # Summing can only undo a broadcast: `like`'s shape must be one that
-    # broadcasts to `x`'s. Anything else is a mistake in whatever built the
-    # op, refused when it is built if the shapes are known, and when it runs
-    # otherwise, rather than answered with a value of the wrong shape.
+    # `like`'s shape must broadcast to `x`'s; anything else is refused.
     def infer_shape(self, x, like):
         if np.broadcast_shapes(x, like) != x:
             raise ValueError(f"cannot sum shape {x} to shape {like}")
         return like
 
-    # Shapes known only at run time may turn out equal too. (`like` may be
-    # a plain number, such as the 2 of `x * 2`, whose gradient an eager
-    # tape computes too: `np.shape` reads its shape all the same.)
     def compute(self, sess, x, like):
         shape = np.shape(like)
         self.infer_shape(x.shape, shape)
@@ -380,107 +323,71 @@ class SumToOp(ToShapeOp):
         stretched = tuple(i for i, n in enumerate(shape) if n == 1)
         return np.sum(x, axis=stretched, keepdims=True)
 
-    # Each element of `x` was added into exactly one element of the result,
-    # with weight 1, so its gradient is that element's gradient: copy the
-    # incoming gradient back out to `x`'s shape. (`like` only lends its
-    # shape; its gradient is None, meaning none flows to it.)
+    # Each element of `x` went into one sum: its gradient is that sum's,
+    # copied back. (`like` lends only its shape: None flows to it.)
     def gradient(self, grad):
         return [self.graph.broadcast_to(grad, self.inputs[0]), None]
 
 
-# `broadcast_to(x, like)` copies `x` out to `like`'s shape. It is the mirror
-# image of `sum_to`, and each is the other's gradient. `gradients` also uses
-# it for its seed, ones shaped like `y`.
+# `broadcast_to(x, like)` copies `x` out to `like`'s shape, the mirror of
+# `sum_to`: each is the other's gradient. It also makes the seed of
+# `gradients` for a `y` of several numbers.
 class BroadcastToOp(ToShapeOp):
-    # The mirror image of `sum_to`'s rule: `x`'s shape must broadcast to
-    # `like`'s.
     def infer_shape(self, x, like):
         if np.broadcast_shapes(x, like) != like:
             raise ValueError(f"cannot broadcast shape {x} to shape {like}")
         return like
 
-    # NumPy makes the copies without copying: the result is a read-only
-    # view that repeats `x`'s memory. Its dtype is the one `x + like` would
-    # have, so the seed's 1.0, left a plain number where `y`'s dtype is
-    # known only at run time (tensor.py), becomes float32 ones for a
-    # float32 `y`.
+    # A read-only view repeating `x`, in the dtype `x + like` would have.
     def compute(self, sess, x, like):
         x, shape = np.asarray(x, np.result_type(x, like)), np.shape(like)
         return x if x.shape == shape else np.broadcast_to(x, shape)
 
-    # Copies are reuse, and the gradient of reuse is a sum.
     def gradient(self, grad):
         return [self.graph.sum_to(grad, self.inputs[0]), None]
 
 
-# The last two undo a *reduction*: a sum or a mean over some axes (see
-# "Sums and means over axes" above). `expand(x, like, axis=…, keepdims=…)`
-# takes `x`, the sum of `like` over `axis`, and copies each of its elements
-# back along the axes that were summed away. Summing a (4, 3) matrix over
-# axis 1 gives 4 numbers, shape (4,). Unless the sum kept the summed axes
-# as axes of length 1 (`keepdims=True`), they first come back that way,
-# (4, 1); then an ordinary broadcast copies each number across its row,
-# (4, 3).
+# The last two undo a reduction. `expand(x, like, axis=…)` copies `x`, a
+# sum of `like` over `axis`, back along the summed axes: a (4,) sum of a
+# (4, 3) matrix over axis 1 becomes (4, 1), then (4, 3).
 class ExpandOp(ToShapeOp):
-    # `np.expand_dims` counts its axes in the result, `like`'s shape, which
-    # is how `axis` counts them, negative numbers included. (With no `axis`
-    # every axis was summed: `x` is a single number, which broadcasts as it
-    # is.) `np.full` then fills an array of `like`'s shape with `x`,
-    # broadcasting it; on small arrays it takes a third of the time of
-    # `np.broadcast_to`.
     def compute(self, sess, x, like):
         if not self.keepdims and self.axis is not None:
             x = np.expand_dims(x, self.axis)
         return np.full(np.shape(like), x)
 
-    # Copies are reuse, whose gradient is a sum, here over the same axes:
-    # `sum` and `expand` are each other's backward step, as `sum_to` and
-    # `broadcast_to` are.
+    # Copies are reuse, whose gradient is a sum over the same axes.
     def gradient(self, grad):
         return [self.graph.sum(grad, self.axis, self.keepdims), None]
 
 
-# `spread` is the same for a mean: it expands `x / n`, where n is the number
-# of elements that each element of `x` averages. That is mean's gradient (see
-# `MeanOp` above). With no `axis`, `x` is one number and n the size of
-# `like`.
+# `spread` expands $x / n$: mean's gradient.
 class SpreadOp(ExpandOp):
-    # Of `like`'s value only the shape is used: n is its size over the
-    # size of `x`, the mean it came from.
-    # As in `MeanOp`, a mean of nothing divides by NaN.
     def compute(self, sess, x, like):
         n = np.size(like) // max(np.size(x), 1) or np.nan
         return super().compute(sess, x / n, like)
 
-    # Each output element is `x / n`, so the gradient with respect to an
-    # element of `x` is the sum of the gradients of its n copies divided by
-    # n: their mean. Mean and spread are each other's backward step.
+    # Its $n$ copies of $x / n$ send back the mean of their gradients.
     def gradient(self, grad):
         return [self.graph.mean(grad, self.axis, self.keepdims), None]
 
 
 # ## State and grouping
 #
-# The last two ops change state rather than compute: they are how a
-# training step updates the weights.
+# The last two ops change state: they are how a training step updates
+# the weights. `assign(a, b)` gives the variable `a` the value of `b`.
 class AssignOp(BaseOp):
-    # `assign(a, b)` gives variable `a` the value of `b`. The target must be a
-    # variable: the value of a placeholder or of an op's output comes from
-    # elsewhere, and a constant is meant to stay what it is.
+    # Only a variable can be assigned to: not a constant, a placeholder or
+    # an op's output.
     def __init__(self, inputs, graph):
         super().__init__(inputs, graph)
         a = self.inputs[0]
         if a.op is not None or a.initial_value is None or a.constant:
             raise ValueError(f"assign needs a variable to write to, not {a}")
 
-    # `compute` only checks the new value and returns it; the session
-    # writes it into its state when the whole run has succeeded. A value of
-    # another shape is refused, scalars included: it would silently change
-    # the shape of everything computed from `a`. The variable's dtype is
-    # fixed too: a value that casts to it within its kind (an int, or a
-    # float64 into float32) is stored in that dtype, anything else (a
-    # string, a float into an int) is refused. (The checks read only shapes
-    # and dtypes, which lets compiler.py make them once, not every run.)
+    # `compute` checks the new value and returns it; the session writes it
+    # when the whole run has succeeded. Another shape is refused, and the
+    # value takes the variable's dtype, within its kind.
     def compute(self, sess, a, b):
         if np.shape(b) != a.shape:
             raise ValueError(f"cannot assign a value of shape {np.shape(b)} "
@@ -490,7 +397,7 @@ class AssignOp(BaseOp):
                             f"to {self.inputs[0]} of dtype {a.dtype}")
         return np.asarray(b, a.dtype)
 
-    # The same check, made while building where both shapes are known.
+    # The same check, while building.
     def infer_shape(self, a, b):
         if a != b:
             raise ValueError(f"cannot assign a value of shape {b} "
@@ -498,16 +405,12 @@ class AssignOp(BaseOp):
         return a
 
 
-# `group(inputs)` bundles several tensors into one, so that a single fetch
-# runs them all.
+# `group(inputs)` runs its inputs for their effects, and has no value, no
+# shape and no gradient.
 class GroupOp(BaseOp):
-    # `group` runs all its inputs, for their effects (typically
-    # assignments), and has no value of its own.
     def compute(self, sess, *values):
         return None
 
-    # Having no value, it has no shape: `None`, like an unknown one. Nor
-    # has it a gradient: there is nothing to differentiate.
     def infer_shape(self, *shapes):
         return None
 
