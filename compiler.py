@@ -116,6 +116,7 @@ from functools import cache, partial
 
 import numpy as np
 
+import ops
 import session
 from tensor import Tensor
 
@@ -349,8 +350,9 @@ def plain(compute):
 # alone (and constants) depends only on shapes and dtypes, and so comes
 # out the same in every run.
 class Shape:
-    def __init__(self, value):
+    def __init__(self, value, constant=False):
         self.shape, self.dtype = np.shape(value), np.result_type(value)
+        self.constant = constant
         self.ndim, self.size = len(self.shape), math.prod(self.shape)
 
     def refuse(self, *args, **kwargs):
@@ -359,6 +361,109 @@ class Shape:
     __array__ = __bool__ = __eq__ = __ne__ = __len__ = __iter__ = refuse
     __float__ = __int__ = __index__ = __getitem__ = refuse
     __hash__ = None
+
+
+# ## Simplifying the plan
+#
+# Before a line is written, `simplify` reads the plan once more, with the
+# examples' shapes in hand, and rewrites it into a plan that computes the
+# same values, bit for bit, with fewer steps. Each rewrite is a fact about
+# the graph, not about code: the walk could follow the simpler plan too.
+#
+# 1. **Folding.** If an op's `compute` runs on constants and stand-ins
+#    for its static inputs, its value depends on nothing that changes: it
+#    becomes a constant (the seed `broadcast_to(1.0, loss)`, mean's
+#    `spread`). This assumes what every op here does: that `compute` is a
+#    function of its inputs. A constant is kept as long as the code is, so
+#    one that holds more than 64 KiB is not: computing it each run costs
+#    a fill, keeping it costs its memory.
+# 2. **Shapes decided.** The rule by which `graph.op` leaves out an op
+#    that hands an input back (`unchanged`, ops.py) is asked again, now
+#    that every static shape is known: digits.py's `sum_to` of the
+#    logits' gradient, of unknown batch size while building, turns out to
+#    have nothing to sum. A `sum_to` that does sum becomes the plain `sum`
+#    over the axes it will sum in every run (the bias gradients).
+# 3. **Common subexpressions.** Two steps of the same op class, on the
+#    same inputs, with the same attributes, compute the same value: the
+#    second is dropped and its readers read the first. Exact, since the
+#    same NumPy calls on the same arrays give the same bits.
+#
+# A tensor dropped for another is read as that other; one that is fetched
+# is given a step that hands the other's value on.
+def simplify(plan, examples, tensors):
+    constants, variables, steps, assigns = plan
+    constants, same, seen, kept = dict(constants), {}, {}, {}
+    for compute, inputs, output in steps:
+        inputs = tuple(same.get(x, x) for x in inputs)
+        op = compute.__self__ if plain(compute) else None
+        if op is None or not all(x in examples for x in inputs):
+            kept[output] = (compute, inputs, output)
+            continue
+        value = fold(compute, [stand_in(constants, examples, x) for x in inputs])
+        if value is not missing:
+            constants[output] = value
+            continue
+        shapes = [Shape(examples[x], x in constants) for x in inputs]
+        handed = type(op).unchanged(*shapes)
+        if handed is not None:
+            same[output] = inputs[[s is handed for s in shapes].index(True)]
+            continue
+        if type(op) is ops.SumToOp:
+            op = summed(examples[inputs[0]].ndim, examples[inputs[1]].shape)
+            compute, inputs = (op.compute, inputs[:1]) if op else (compute, inputs)
+        key = (type(op), inputs, *((k, type(v), v) for k, v in vars(op).items()
+                                   if k not in ("graph", "inputs", "output")))
+        try:
+            same[output] = seen[key]
+            continue
+        except KeyError:
+            seen[key] = output
+        except TypeError:
+            pass  # (an attribute that cannot be compared, such as an array)
+        kept[output] = (compute, inputs, output)
+    steps = [*kept.values(), *((Same().compute, (same[t],), t) for t in tensors
+                               if t in same)]
+    return constants, variables, steps, [(v, same.get(o, o)) for v, o in assigns]
+
+
+# What an input is while folding or deciding: its value if it is constant,
+# else a stand-in.
+def stand_in(constants, examples, t):
+    return constants[t] if t in constants else Shape(examples[t])
+
+
+def fold(compute, inputs):
+    try:
+        value = compute(None, *inputs)
+    except Exception:
+        return missing
+    array = isinstance(value, np.ndarray | np.generic) and value.dtype != object
+    number = type(value) in (int, float, bool, complex)
+    if not (value is None or array or number) or holds(value) > 1 << 16:
+        return missing
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    return value
+
+
+# `sum_to` from `ndim` axes to `shape` sums the leading axes away, then the
+# stretched ones, keeping them (ops.py). When either list is empty, the
+# other sum is a copy, and the op is one `sum` (an op of no graph, made
+# with its attributes only).
+def summed(ndim, shape):
+    leading = tuple(range(ndim - len(shape)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1)
+    if leading and stretched:
+        return None
+    op = object.__new__(ops.SumOp)
+    op.axis, op.keepdims = leading or stretched, not leading
+    return op
+
+
+# A tensor found to hold another's value, fetched: its step hands it on.
+class Same:
+    def compute(self, sess, x):
+        return x
 
 
 # ## Reading an op's compute
@@ -440,7 +545,7 @@ OPERATORS = {
 class Writer:
     def __init__(self, compiler, plan, examples, tensors, fed, kind):
         sess = compiler.sess
-        constants, variables, steps, assigns = plan
+        constants, variables, steps, assigns = simplify(plan, examples, tensors)
         self.examples = examples
         self.constant = dict(constants)
         self.namespace = {"np": np, "lock": sess.lock, "state": sess.state,
@@ -483,7 +588,6 @@ class Writer:
         if tests:
             self.lines += [f"if {' or '.join(tests)}:",
                            "    return miss(fetches, feed_dict)"]
-        steps = [(c, i, o) for c, i, o in steps if not self.fold(c, i, o)]
         self.inlined = {o: self.inlinable(c, i) for c, i, o in steps}
         self.buffers = Buffers(self, steps, tensors, fed, assigns)
         for index, (compute, inputs, output) in enumerate(steps):
@@ -589,31 +693,7 @@ class Writer:
 
     # ## One step
     #
-    # First, folding: if the op's `compute` runs on constants and
-    # stand-ins for its static inputs, its value depends on nothing that
-    # changes, and becomes a constant. (This assumes what every op here
-    # does: that `compute` is a function of its inputs.) A constant is kept
-    # as long as the code is, so one that holds more than 64 KiB (mean's
-    # `spread` over a large array, a few copies of one number) is not:
-    # computing it each run costs a fill, keeping it costs its memory.
-    def fold(self, compute, inputs, output):
-        if not plain(compute) or not all(x in self.examples for x in inputs):
-            return False
-        try:
-            value = compute(None, *[self.stand_in(x) for x in inputs])
-        except Exception:
-            return False
-        array = isinstance(value, np.ndarray | np.generic) and value.dtype != object
-        number = type(value) in (int, float, bool, complex)
-        if not (value is None or array or number) or holds(value) > 1 << 16:
-            return False
-        if isinstance(value, np.ndarray):
-            value.flags.writeable = False
-        self.constant[output] = value
-        self.lines.append(f"# {self.name(output)}: computed once, when compiling")
-        return True
-
-    # Otherwise the op is inlined if its compute has the right shape and its
+    # An op is inlined if its compute has the right shape and its
     # module's names mean the same here, and called if not.
     def inlinable(self, compute, inputs):
         found = template(compute.__func__) if plain(compute) else None
@@ -640,9 +720,9 @@ class Writer:
             self.lines.append(f"{self.name(output)} = {function}(sess{args})")
         self.buffers.release(index)
 
-    # What an input is while folding: its value if constant, else a stand-in.
+    # What an input is while deciding: its value if constant, else a stand-in.
     def stand_in(self, t):
-        return self.constant[t] if t in self.constant else Shape(self.examples[t])
+        return stand_in(self.constant, self.examples, t)
 
     # ## Inlining
     #
@@ -653,7 +733,8 @@ class Writer:
         params, _, assigned, _, pickled = found
         function = compute.__func__
         number = self.name(output).rsplit("_", 1)[1]
-        bound = {params[0]: self.hoist(self.name(output).upper() + "_OP", output.op),
+        bound = {params[0]: self.hoist(self.name(output).upper() + "_OP",
+                                              compute.__self__),
                  params[1]: "sess"}
         inputs_of = dict(zip(params[2:], inputs))
         for param, x in inputs_of.items():
@@ -892,7 +973,7 @@ class Buffers:
             example = writer.examples.get(output)
             if (output in fresh and type(example) is np.ndarray and example.ndim
                     and example.dtype.kind in "biufc"
-                    and output.shape == example.shape and output not in kept
+                    and output not in kept
                     and all(r in fresh or apart(writer.examples, r, output)
                             for r in readers.get(output, ()))):
                 self.wanted.add(output)
@@ -968,7 +1049,8 @@ def spine(node, function):
     nodes = []
     while node is not None and ufunc_of(node, function) is not None:
         nodes.append(node)
-        operands = (node.args if isinstance(node, ast.Call) else
+        operands = ([] if ufunc_of(node, function) is np.dot else
+                    node.args if isinstance(node, ast.Call) else
                     [node.operand] if isinstance(node, ast.UnaryOp) else
                     [node.left, node.right])
         node = next((x for x in operands if ufunc_of(x, function)), None)
@@ -977,6 +1059,9 @@ def spine(node, function):
 
 # The ufunc an expression's outermost operation calls, if it calls one: an
 # arithmetic operator, or a call such as `np.exp(x)` with no keywords.
+# `np.dot` of two matrices counts as one: it too takes its output array as
+# one more argument, and writes the bits it would have returned (an
+# operand of it keeps its own buffer, so that the two never overlap).
 def ufunc_of(node, function):
     if isinstance(node, ast.BinOp | ast.UnaryOp):
         return OPERATORS.get(type(node.op))
@@ -987,9 +1072,9 @@ def ufunc_of(node, function):
                      dict(function.__globals__))
     except Exception:
         return None
-    if (isinstance(value, np.ufunc) and value.nout == 1
-            and len(node.args) == value.nin
-            and not any(isinstance(a, ast.Starred) for a in node.args)):
+    if (value is np.dot and len(node.args) == 2 or isinstance(value, np.ufunc)
+            and value.nout == 1 and len(node.args) == value.nin) and not any(
+            isinstance(a, ast.Starred) for a in node.args):
         return value
     return None
 

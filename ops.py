@@ -162,7 +162,7 @@ class SquareOp(BaseOp):
 
     # $∂(x^2)/∂x = 2x$.
     def gradient(self, grad):
-        return [2 * self.inputs[0] * grad]
+        return [2 * grad * self.inputs[0]]
 
 
 # ## The sigmoid

@@ -67,10 +67,12 @@ def test_the_code_can_be_printed_and_reads_like_the_model():
     sess = CompiledSession(loss.graph)
     source = sess.compiler.source([update, loss])
     compile(source, "<printed>", "exec")
-    # Inlined: NumPy calls, no compute calls; the seed and mean's spread
-    # are computed once; the weights are read and written under the lock.
+    # Inlined: NumPy calls, no compute calls; the seed, mean's spread and
+    # the 2 of square's gradient times it are folded into one constant;
+    # the weights are read and written under the lock.
     assert source.count("np_dot(") == 5 and "(sess" not in source
-    assert "broadcast_to" in source and "computed once" in source
+    assert "broadcast_to" not in source and "spread" not in source
+    assert source.count("np_multiply(") == 5
     assert re.search(r"state\[VARIABLE_\d+\] = assign_\d+", source)
     assert "BUFFER_" in source
     # dot's and assign's checks read only shapes and dtypes: decided once.
