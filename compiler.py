@@ -742,6 +742,12 @@ class Writer:
         static = {p: x for p, x in inputs_of.items() if x in self.examples}
         rewrite = Rewrite(self, bound, inputs_of, static, function)
         body = pickle.loads(pickled)
+        # With every input static, the lines are run once on the examples,
+        # so that the op's locals have examples too (mean's `total`).
+        env = {params[0]: compute.__self__, params[1]: None,
+               **{p: self.examples[x] for p, x in static.items()}}
+        if len(static) < len(inputs_of):
+            env = None
         if not assigned:
             result = body[-1].value
             self.buffers.place(index, output, result, rewrite, function, static)
@@ -754,10 +760,16 @@ class Writer:
                 if not self.decided(function, statement, inputs_of, assigned):
                     lines.append(ast.unparse(rewrite.visit(statement)))
             elif isinstance(statement, ast.Assign):
+                try:
+                    exec(compile(ast.Module([statement], []), "<line>", "exec"),
+                         function.__globals__, env)
+                except Exception:
+                    env = None
                 statement.value = rewrite.visit(statement.value)
                 for n in ast.walk(statement.targets[0]):
                     if isinstance(n, ast.Name):
-                        rewrite.local(n.id, f"{n.id}{number}")
+                        rewrite.local(n.id, f"{n.id}{number}",
+                                      (env or {}).get(n.id, missing))
                         n.id = f"{n.id}{number}"
                 lines.append(ast.unparse(statement))
             else:
@@ -813,12 +825,18 @@ class Rewrite(ast.NodeTransformer):
         self.out = {}
         self.known = {bound[p]: writer.examples[x] for p, x in static.items()
                       if bound[p].isidentifier()}
+        self.shown = {p: writer.examples[x] for p, x in static.items()
+                      if x not in writer.constant}
 
-    # After `b = ...`, `b` is the op's local, no longer its input.
-    def local(self, name, text):
+    # After `b = ...`, `b` is the op's local, no longer its input; its
+    # example, if it has one, is the value it took on the examples.
+    def local(self, name, text, example):
         self.bound[name] = text
         self.inputs_of.pop(name, None)
         self.static.pop(name, None)
+        self.shown.pop(name, None)
+        if example is not missing:
+            self.shown[name] = self.known[text] = example
 
     # A parameter becomes the name of its input's value, or the number a
     # constant input holds.
@@ -833,12 +851,10 @@ class Rewrite(ast.NodeTransformer):
     # `x.shape`, `x.size`, `x.ndim` and `x.dtype` of a static value are
     # known now: they are written in as constants.
     def visit_Attribute(self, node):
-        if (isinstance(node.value, ast.Name) and node.value.id in self.static
+        if (isinstance(node.value, ast.Name) and node.value.id in self.shown
                 and node.attr in ("shape", "size", "ndim", "dtype")):
-            t = self.static[node.value.id]
-            example = self.writer.examples[t]
-            if t not in self.writer.constant and isinstance(example, np.ndarray
-                                                              | np.generic):
+            example = self.shown[node.value.id]
+            if isinstance(example, np.ndarray | np.generic):
                 value = getattr(example, node.attr)
                 if isinstance(value, np.dtype):
                     return ast.Name(self.writer.fixed(value), ast.Load())
@@ -880,7 +896,11 @@ class Rewrite(ast.NodeTransformer):
 
     def visit_Call(self, node):
         key, ufunc = id(node), ufunc_of(node, self.function)
+        method = self.method(node)
         node = self.generic_visit(node)
+        if method is not None:
+            node = ast.Call(ast.Name(method, ast.Load()), [
+                node.func.value, *(node.args or [ast.Constant(None)])], node.keywords)
         if self.needless_cast(node):
             return node.args[0]
         if ufunc is not None:
@@ -889,6 +909,18 @@ class Rewrite(ast.NodeTransformer):
             node.args, keywords = with_out(ufunc, node.args, self.out[key])
             node.keywords += keywords
         return node
+
+    # An array's `x.sum(axis, …)` is NumPy's `np.add.reduce(x, axis, …)`,
+    # its arguments in the same order, reached without the method's
+    # Python wrapper; `x.max` is `np.maximum.reduce`.
+    def method(self, node):
+        func = node.func
+        if (isinstance(func, ast.Attribute) and func.attr in ("sum", "max")
+                and type(self.shown.get(getattr(func.value, "id", None)))
+                is np.ndarray):
+            ufunc = np.add if func.attr == "sum" else np.maximum
+            return self.writer.hoist(f"np_{ufunc.__name__}_reduce", ufunc.reduce)
+        return None
 
     # `np.asarray(b, dtype)` of a static array that already has that dtype
     # (assign's cast, as a rule) returns `b` itself in every run: it is
