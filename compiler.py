@@ -551,22 +551,29 @@ class Writer:
         self.namespace = {"np": np, "lock": sess.lock, "state": sess.state,
                           "fetched": session.fetched, "rebuild": session.rebuild,
                           "walk": compiler.walk, "miss": compiler.run_slowly,
-                          "feed_value": sess.feed_value,
+                          "feed_value": sess.feed_value, "ndarray": np.ndarray,
                           "sess": sess, "VARIABLES": tuple(variables)}
         self.names = {}
         self.lines = []
 
         self.named = {}
         tests = []
+        # A fed array is copied (`feed_value`) only if the state could keep
+        # it: an array of the signature is otherwise used as it is.
         for t in sorted(fed, key=lambda t: t.number):
             name = self.name(t)
             tensor = self.hoist(name.upper(), t)
-            self.lines.append(f"{name} = feed_value({tensor}, feed_dict[{tensor}])")
             example = examples[t]
-            tests += [f"{name}.shape != {example.shape}",
-                      f"{name}.dtype != {self.fixed(example.dtype)}"]
-            if example.ndim:
-                tests.append(f"{name}.strides != {example.strides}")
+            test = " or ".join([f"{name}.shape != {example.shape}",
+                                f"{name}.dtype != {self.fixed(example.dtype)}",
+                                f"{name}.strides != {example.strides}"])
+            indent = "    " * all(apart(examples, o, t) for _, o in assigns)
+            if indent:
+                self.lines += [f"{name} = feed_dict[{tensor}]",
+                               f"if type({name}) is not ndarray or {test}:"]
+            self.lines += [f"{indent}{name} = feed_value({tensor}, feed_dict[{tensor}])",
+                           f"{indent}if {test}:",
+                           f"{indent}    return miss(fetches, feed_dict)"]
         if variables:
             tensors_read = [self.hoist(self.name(t).upper(), t) for t in variables]
             names = ", ".join(self.name(t) for t in variables)
