@@ -230,5 +230,5 @@ if __name__ == "__main__":
     train()
 
 
-# Next: [nn_ops.py](nn_ops.html), the ops a classifier needs, and then
-# the engine on a real problem: reading handwritten digits.
+# Next: [control_flow.py](control_flow.html), where such decisions move
+# into the graph.

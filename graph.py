@@ -13,6 +13,7 @@
 from collections import deque
 from functools import reduce
 
+import control_flow
 import nn_ops
 import ops
 from tensor import Tensor
@@ -95,6 +96,14 @@ class Graph:
 
     def softmax_cross_entropy_with_logits(self, *, labels, logits):
         return self.op(nn_ops.SoftmaxCrossEntropyWithLogitsOp, labels, logits)
+
+    # Comparisons, branches and loops ([control_flow.py](control_flow.html)).
+    greater = lambda self, a, b: self.op(control_flow.GreaterOp, a, b)
+    less = lambda self, a, b: self.op(control_flow.LessOp, a, b)
+    greater_equal = lambda self, a, b: self.op(control_flow.GreaterEqualOp, a, b)
+    less_equal = lambda self, a, b: self.op(control_flow.LessEqualOp, a, b)
+    cond = control_flow.cond
+    while_loop = control_flow.while_loop
 
     # `group` bundles tensors into one, so that one fetch runs them all. It
     # takes a list of tensors, or one tensor alone, as TensorFlow's does;

@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent
 # here (and the navigation line at the top of every module).
 PARTS = {
     "Part I, the engine": ["main", "graph", "tensor", "ops", "session"],
-    "Part II, beyond the engine": ["eager", "nn_ops", "digits", "tf_test", "tf_digits",
-                                   "compiler", "exercises"],
+    "Part II, beyond the engine": ["eager", "control_flow", "nn_ops", "digits", "tf_test",
+                                   "tf_digits", "compiler", "exercises"],
 }
 READING_ORDER = [name for names in PARTS.values() for name in names]
 

@@ -131,8 +131,20 @@ class Session:
                     values[t] = self.state[t]
                 else:
                     values[t] = first_reads[t] = np.asarray(t.initial_value)
-        # This loop is the whole of evaluation. An error is raised again
-        # naming the op and its inputs' shapes, to find the line that built it.
+        self.walk(steps, values)
+        # The results are made before anything is written, so that even a
+        # fetch structure that refuses to be rebuilt leaves the state alone.
+        results = rebuild(fetches, iter([fetched(values[t]) for t in tensors]))
+        with self.lock:
+            for t, value in first_reads.items():
+                self.state.setdefault(t, value)
+            self.state.update((t, values[output]) for t, output in assigns)
+        return results
+
+    # This loop is the whole of evaluation: each step's value goes into
+    # `values`, where later steps read it. An error is raised again naming
+    # the op and its inputs' shapes, to find the line that built it.
+    def walk(self, steps, values):
         read = values.__getitem__
         try:
             for compute, inputs, output in steps:
@@ -140,14 +152,6 @@ class Session:
         except Exception as error:
             where = output.op.describe([np.shape(values[x]) for x in inputs])
             raise RuntimeError(f"{output} failed in {where}: {error}") from error
-        # The results are made before anything is written, so that even a
-        # fetch structure that refuses to be rebuilt leaves the state alone.
-        results = rebuild(fetches, iter([fetched(read(t)) for t in tensors]))
-        with self.lock:
-            for t, value in first_reads.items():
-                self.state.setdefault(t, value)
-            self.state.update((t, values[output]) for t, output in assigns)
-        return results
 
     # A fed value enters through `frozen` (tensor.py) and must fit the
     # tensor's static shape, if it has one: the backward pass was built for

@@ -75,6 +75,10 @@ class Tensor:
     __matmul__ = lambda self, other: self.graph.dot(self, other)
     __rmatmul__ = lambda self, other: self.graph.dot(other, self)
     __neg__ = lambda self: self.graph.neg(self)
+    __gt__ = lambda self, other: self.graph.greater(self, other)
+    __lt__ = lambda self, other: self.graph.less(self, other)
+    __ge__ = lambda self, other: self.graph.greater_equal(self, other)
+    __le__ = lambda self, other: self.graph.less_equal(self, other)
 
     # A NumPy array on the left, as in `np.ones(3) * t`, would otherwise
     # try to multiply each of its elements by the tensor, making an array of
