@@ -399,12 +399,15 @@ def simplify(plan, examples, tensors):
         if op is None or not all(x in examples for x in inputs):
             kept[output] = (compute, inputs, output)
             continue
-        value = fold(compute, [stand_in(constants, examples, x) for x in inputs])
+        value = fold(compute, constants, examples, inputs)
         if value is not missing:
             constants[output] = value
             continue
-        shapes = [Shape(examples[x], x in constants) for x in inputs]
-        handed = type(op).unchanged(*shapes)
+        try:
+            shapes = [Shape(examples[x], x in constants) for x in inputs]
+            handed = type(op).unchanged(*shapes)
+        except Exception:
+            handed = None  # (a value that is not an array, such as a record)
         if handed is not None:
             same[output] = inputs[[s is handed for s in shapes].index(True)]
             continue
@@ -432,9 +435,9 @@ def stand_in(constants, examples, t):
     return constants[t] if t in constants else Shape(examples[t])
 
 
-def fold(compute, inputs):
+def fold(compute, constants, examples, inputs):
     try:
-        value = compute(None, *inputs)
+        value = compute(None, *[stand_in(constants, examples, x) for x in inputs])
     except Exception:
         return missing
     array = isinstance(value, np.ndarray | np.generic) and value.dtype != object
