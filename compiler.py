@@ -629,25 +629,17 @@ class Writer:
         self.lines.append("return results")
 
         body = "\n".join("        " + line for line in self.lines)
-        if self.buffers.count:
-            self.namespace["busy"] = threading.Lock()
-            self.source = (
-                "def run(fetches, feed_dict):\n"
-                "    if not busy.acquire(False):\n"
-                "        return walk(fetches, feed_dict)\n"
-                "    try:\n"
-                f"{body}\n"
-                "    except Exception:\n"
-                "        return walk(fetches, feed_dict)\n"
-                "    finally:\n"
-                "        busy.release()\n")
-        else:
-            self.source = (
-                "def run(fetches, feed_dict):\n"
-                "    try:\n"
-                f"{body}\n"
-                "    except Exception:\n"
-                "        return walk(fetches, feed_dict)\n")
+        self.namespace["busy"] = threading.Lock()
+        self.source = (
+            "def run(fetches, feed_dict):\n"
+            "    if not busy.acquire(False):\n"
+            "        return walk(fetches, feed_dict)\n"
+            "    try:\n"
+            f"{body}\n"
+            "    except Exception:\n"
+            "        return walk(fetches, feed_dict)\n"
+            "    finally:\n"
+            "        busy.release()\n")
 
     # A tensor's name in the code: its kind, numbered in the order the code
     # first mentions it (`dot_4`), not by its number in the graph (`dot#5`):
@@ -730,10 +722,6 @@ class Writer:
             self.lines.append(f"{self.name(output)} = {function}(sess{args})")
         self.buffers.release(index)
 
-    # What an input is while deciding: its value if constant, else a stand-in.
-    def stand_in(self, t):
-        return stand_in(self.constant, self.examples, t)
-
     # ## Inlining
     #
     # The compute's parameters are bound: `self` to the op, `sess` to the
@@ -760,7 +748,7 @@ class Writer:
             env = None
         if not assigned:
             result = body[-1].value
-            self.buffers.place(index, output, result, rewrite, function, static)
+            self.buffers.place(index, output, result, rewrite, function, env)
         lines = []
         # The lines are copied in order, so that a name assigned in one
         # (the op's own locals, suffixed with its number) is read as such by
@@ -795,7 +783,8 @@ class Writer:
         if any(isinstance(n, ast.Name) and n.id in assigned
                for n in ast.walk(statement.test)):
             return False
-        local = {p: self.stand_in(x) for p, x in inputs_of.items()}
+        local = {p: stand_in(self.constant, self.examples, x)
+                 for p, x in inputs_of.items()}
         try:
             test = eval(compile(ast.Expression(statement.test), "<check>", "eval"),
                         function.__globals__, local)
@@ -1034,11 +1023,10 @@ class Buffers:
     # result, and the chain of operations inside it whose results have
     # the same shape and dtype (`-x`, `logaddexp(0, ·)`, `-·` in sigmoid).
     # Inside an op whose result cannot have a buffer, that chain still can.
-    def place(self, index, output, node, rewrite, function, static):
+    def place(self, index, output, node, rewrite, function, env):
         nodes = spine(node, function) if node is not None else []
         example = self.writer.examples.get(output)
-        if not nodes or type(example) is not np.ndarray or len(static) < len(
-                rewrite.inputs_of):
+        if not nodes or type(example) is not np.ndarray or env is None:
             return
         if output in self.wanted:
             buffer = self.take(example)
@@ -1046,7 +1034,6 @@ class Buffers:
             rewrite.out[id(nodes[0])] = buffer
         else:
             buffer = None
-        env = {p: self.writer.examples[x] for p, x in static.items()}
         for inner in nodes[1:]:
             try:
                 value = eval(compile(ast.Expression(inner), "<part>", "eval"),
