@@ -17,50 +17,49 @@
 #         ...
 #     finally:
 #         lock.release()
-#     # broadcast_to_4: computed once,
-#     #   when compiling
-#     # spread_5: computed once, when compiling
 #     ...
-#     dot_9 = np_dot(variable_1, variable_0)
-#     sigmoid_10 = np_exp(np_negative(
+#     dot_6 = np_dot(variable_1, variable_0,
+#         BUFFER_1)
+#     sigmoid_7 = np_exp(np_negative(
 #         np_logaddexp(FLOAT64_0_0,
-#             np_negative(dot_9, BUFFER_1),
-#             BUFFER_1),
-#         BUFFER_1))
+#             np_negative(dot_6, BUFFER_2),
+#             BUFFER_2),
+#         BUFFER_2))
 #     ...
-#     sub_13 = np_subtract(transpose_8,
-#         sigmoid_12, BUFFER_3)
-#     mul_14 = np_multiply(FLOAT64_2, sub_13,
-#         BUFFER_4)
-#     square_15 = np_square(sub_13,
+#     sub_10 = np_subtract(transpose_5,
+#         sigmoid_9, BUFFER_3)
+#     square_11 = np_square(sub_10,
 #         BUFFER_5)
-#     total16 = square_15.sum(None,
-#         keepdims=False)
-#     mean_16 = total16 / (4 // total16.size)
+#     total12 = np_add_reduce(square_11,
+#         None, keepdims=False)
+#     mean_12 = total12 / (4 // 1)
+#     mul_13 = np_multiply(MUL_14, sub_10,
+#         BUFFER_5)
 #     ...
-#     sub_28 = variable_0 - dot_27
-#     assign_29 = sub_28
+#     sub_25 = variable_0 - dot_24
+#     assign_26 = sub_25
 #     ...
 #     lock.acquire()
 #     try:
-#         state[VARIABLE_0] = assign_29
+#         state[VARIABLE_0] = assign_26
 #         ...
 #     finally:
 #         lock.release()
-#     return [None, mean_16]
+#     return [None, mean_12]
 #
 # Each line is an op's `compute` with its inputs' names put in:
-# `sigmoid_10` is `SigmoidOp`'s `np.exp(-np.logaddexp(0.0, -x))`, and
-# `mean_16` is `MeanOp`'s two lines, with its attributes (no `axis`) and
-# x's size, 4, written in.
-# Names in capitals were fixed when the function was compiled: tensors
-# (the state's keys), constants (`FLOAT64_2` is a float64 2), buffers;
-# `np_exp` is `np.exp`, looked up once. (`lock.acquire()` and a `try` do
-# what `with lock:` does, at half the cost.) To read the code a session
+# `sigmoid_7` is `SigmoidOp`'s `np.exp(-np.logaddexp(0.0, -x))`, and
+# `mean_12` is `MeanOp`'s two lines, with its attributes (no `axis`) and
+# the sizes, 4 and 1, written in. Names in capitals were fixed when the
+# function was compiled: tensors (the state's keys), constants
+# (`MUL_14` is square's 2 times mean's spread, $2/4$ in each of four
+# places), buffers; `np_exp` is `np.exp`, looked up once.
+# (`lock.acquire()` and a `try` do what `with lock:` does, at half the
+# cost.) To read the code a session
 # writes for a fetch, print it: `print(sess.compiler.source([update,
 # loss]))`, with the same arguments as `sess.run`.
 #
-# Four things make that code faster than the walk, and none of them
+# Five things make that code faster than the walk, and none of them
 # changes a single bit of what it computes:
 #
 # 1. **No walking.** Values live in local variables, the fastest storage
@@ -70,20 +69,24 @@
 #    names put in for its parameters, so the op costs no call. The op's
 #    class stays the one place its arithmetic is written; any other op is
 #    called, so ops this page has never heard of work too.
-# 3. **Deciding early what is already decided.** Every value has the
-#    same shape and dtype in every run the code serves (the code checks
-#    the feeds' on entry, and walks the plan for others). So a check that
-#    reads only shapes and dtypes (`dot`'s "two matrices", `assign`'s
-#    "same shape, castable dtype") is made once, here (and assign's cast,
-#    to the dtype its value already has, is left out), and an op that reads
-#    only shapes and constants (the seed `broadcast_to(1.0, loss)`, mean's
-#    `spread`) is computed once, here, and its value kept as a constant.
-#    A Python number meeting a float array is given that array's dtype
-#    ahead of time: NumPy would do the same on every call, slowly.
-# 4. **Buffers.** An elementwise result is written into an array kept from
-#    one run to the next (`out=`), instead of a new one, under one rule: a
-#    buffer holds only a value that nothing can still see when the buffer
-#    is written again (never one that is fetched, fed, assigned or kept).
+# 3. **A simpler plan.** Every value has the same shape and dtype in
+#    every run the code serves (the code checks the feeds' on entry, and
+#    walks the plan for others). `simplify` (below) uses that to fold what
+#    reads only shapes and constants, to decide `sum_to` and
+#    `broadcast_to`, and to compute identical ops once.
+# 4. **Deciding early what is already decided**, line by line. A check
+#    that reads only shapes and dtypes (`dot`'s "two matrices",
+#    `assign`'s "same shape, castable dtype") is made once, here, and
+#    assign's cast to the dtype its value already has is left out. A
+#    Python number meeting a float array is given that array's dtype
+#    ahead of time, as NumPy would on every call, slowly; `x.sum(…)` is
+#    written as the `np.add.reduce(x, …)` it calls.
+# 5. **Buffers.** An elementwise result, or a `dot`, is written into an
+#    array kept from one run to the next (`out=`), instead of a new one,
+#    under one rule: a buffer holds only a value that nothing can still
+#    see when the buffer is written again (never one that is fetched, fed,
+#    assigned or kept). For the same reason a fed array that nothing can
+#    keep is read as it is, not copied first.
 #
 # Errors stay the walk's. The code makes its results, then writes the
 # state, at its very end, so if anything in it raises, nothing has
@@ -95,7 +98,7 @@
 # more. A training step on a 32 MB variable (tests/test_compiler.py)
 # keeps four buffers, 128 MB, as tracemalloc counts it: when `square`
 # runs, four values of that size are alive at once. A folded constant
-# over 64 KiB is not kept (see `fold`).
+# over 64 KiB is not kept (see `simplify`).
 #
 # A plan is compiled only once it has proved worth it. Compiling costs
 # about 30 µs per op (benchmarks/scale.py), as much as walking the plan 30
@@ -574,7 +577,8 @@ class Writer:
             if indent:
                 self.lines += [f"{name} = feed_dict[{tensor}]",
                                f"if type({name}) is not ndarray or {test}:"]
-            self.lines += [f"{indent}{name} = feed_value({tensor}, feed_dict[{tensor}])",
+            self.lines += [f"{indent}{name} = feed_value({tensor}, "
+                           f"feed_dict[{tensor}])",
                            f"{indent}if {test}:",
                            f"{indent}    return miss(fetches, feed_dict)"]
         if variables:
@@ -898,8 +902,8 @@ class Rewrite(ast.NodeTransformer):
         method = self.method(node)
         node = self.generic_visit(node)
         if method is not None:
-            node = ast.Call(ast.Name(method, ast.Load()), [
-                node.func.value, *(node.args or [ast.Constant(None)])], node.keywords)
+            args = [node.func.value, *(node.args or [ast.Constant(None)])]
+            node = ast.Call(ast.Name(method, ast.Load()), args, node.keywords)
         if self.needless_cast(node):
             return node.args[0]
         if ufunc is not None:
