@@ -28,32 +28,36 @@
 #     ...
 #     sub_10 = np_subtract(transpose_5,
 #         sigmoid_9, BUFFER_3)
-#     square_11 = np_square(sub_10,
-#         BUFFER_5)
-#     total12 = np_add_reduce(square_11,
-#         None, keepdims=False)
-#     mean_12 = total12 / (4 // 1)
-#     mul_13 = np_multiply(MUL_14, sub_10,
-#         BUFFER_5)
+#     mul_11 = np_multiply(CONSTANT_12,
+#         sub_10, BUFFER_5)
+#     square_13 = np_square(sub_10,
+#         BUFFER_6)
+#     mul_14 = np_multiply(mul_11,
+#         SPREAD_15, BUFFER_3)
 #     ...
-#     sub_25 = variable_0 - dot_24
-#     assign_26 = sub_25
+#     sub_28 = variable_0 - dot_27
+#     assign_29 = sub_28
 #     ...
+#     total34 = np_add_reduce(square_13,
+#         None, FLOAT64, keepdims=False)
+#     n34 = 4 // 1 or np_nan
+#     mean_34 = (total34 / n34).astype(
+#         FLOAT64, copy=False)
 #     lock.acquire()
 #     try:
-#         state[VARIABLE_0] = assign_26
+#         state[VARIABLE_0] = assign_29
 #         ...
 #     finally:
 #         lock.release()
-#     return [None, mean_12]
+#     return [None, mean_34]
 #
 # Each line is an op's `compute` with its inputs' names put in:
 # `sigmoid_7` is `SigmoidOp`'s `np.exp(-np.logaddexp(0.0, -x))`, and
-# `mean_12` is `MeanOp`'s two lines, with its attributes (no `axis`) and
-# the sizes, 4 and 1, written in. Names in capitals were fixed when the
-# function was compiled: tensors (the state's keys), constants
-# (`MUL_14` is square's 2 times mean's spread, $2/4$ in each of four
-# places), buffers; `np_exp` is `np.exp`, looked up once.
+# `mean_34` is `MeanOp`'s three lines, with its attributes (no `axis`),
+# the sizes (4 and 1) and the dtype to keep written in. Names in capitals
+# were fixed when the function was compiled: tensors (the state's keys),
+# constants (`SPREAD_15`, mean's gradient, $1/4$ in each of four places,
+# computed once), buffers; `np_exp` is `np.exp`, looked up once.
 # (`lock.acquire()` and a `try` do what `with lock:` does, at half the
 # cost.) To read the code a session
 # writes for a fetch, print it: `print(sess.compiler.source([update,
@@ -899,6 +903,8 @@ class Rewrite(ast.NodeTransformer):
 
     def visit_Call(self, node):
         key, ufunc = id(node), ufunc_of(node, self.function)
+        if ufunc is None and (decided := self.decide(node)) is not None:
+            return decided
         method = self.method(node)
         node = self.generic_visit(node)
         if method is not None:
@@ -912,6 +918,20 @@ class Rewrite(ast.NodeTransformer):
             node.args, keywords = with_out(ufunc, node.args, self.out[key])
             node.keywords += keywords
         return node
+
+    # A call that reads only shapes and dtypes (mean's `max(total.size,
+    # 1)`, `kept(x)`) comes out the same on stand-ins: it is made now.
+    def decide(self, node):
+        try:
+            shapes = {name: Shape(value) for name, value in self.shown.items()}
+            value = eval(compile(ast.Expression(node), "<call>", "eval"),
+                         self.function.__globals__, shapes)
+        except Exception:
+            return None
+        if isinstance(value, np.dtype):
+            return ast.Name(self.writer.fixed(value), ast.Load())
+        return ast.Constant(value) if value is None or type(value) in (
+            bool, int) else None
 
     # An array's `x.sum(axis, …)` is NumPy's `np.add.reduce(x, axis, …)`,
     # its arguments in the same order, reached without the method's

@@ -13,10 +13,12 @@
 from collections import deque
 from functools import reduce
 
+import numpy as np
+
 import control_flow
 import nn_ops
 import ops
-from tensor import Tensor
+from tensor import Tensor, frozen
 
 
 # A graph keeps no list of its nodes: every tensor knows its op, and every
@@ -36,16 +38,27 @@ class Graph:
 
     # Every op passes its inputs through `convert`, which is why `x + 1`
     # works: the 1 becomes a *constant*, a tensor with a value that nothing
-    # will assign to. A tensor of another graph is refused here, where the
-    # mistake is made.
-    def convert(self, value):
-        if not isinstance(value, Tensor):
-            constant = self.tensor(value)
-            constant.constant = True
-            return constant
-        if value.graph is not self:
-            raise ValueError(f"{value} belongs to another graph")
-        return value
+    # will assign to. It takes the dtype of `others`, the op's other inputs
+    # (tensor.py's `frozen` explains the rule); a Python number beside a
+    # tensor of unknown dtype stays a number. A tensor of another graph is
+    # refused here, where the mistake is made.
+    def convert(self, value, *others):
+        if isinstance(value, Tensor):
+            if value.graph is not self:
+                raise ValueError(f"{value} belongs to another graph")
+            return value
+        tensors = [t for t in others if isinstance(t, Tensor)]
+        if all(t.dtype is not None for t in tensors):
+            dtype = np.result_type(*[t.dtype for t in tensors]) if tensors else None
+            try:
+                value = frozen(value, dtype)
+            except TypeError as error:
+                raise TypeError(f"{error}, the dtype of {tensors}") from None
+        constant = self.tensor(value)
+        constant.constant = True
+        if type(value) in (bool, int, float):
+            constant.initial_value, constant.dtype = value, None
+        return constant
 
     # ## Building ops
     #
@@ -55,7 +68,7 @@ class Graph:
     # gradient back to the shape it already has does nothing), and then
     # builds nothing: `gradients` would write such steps all the time.
     def op(self, op_class, *inputs, **attributes):
-        inputs = [self.convert(x) for x in inputs]
+        inputs = [self.convert(x, *inputs) for x in inputs]
         unchanged = op_class.unchanged(*inputs)
         if unchanged is not None:
             return unchanged
@@ -172,14 +185,13 @@ class Graph:
     #
     # Here is the graph afterwards, drawn with every value the run computes.
     # The blue ops are the forward pass; the orange, dashed ones are those
-    # `gradients` added: `broadcast_to` makes $\bar y = 1$ (ones shaped like
-    # `y`), two `mul`s make $\bar u$ and $\bar v$, and an `add` sums $b$'s
-    # two terms. The adds' rule builds nothing (their `grad` passes on
-    # unchanged), so $\bar u$ is also $\bar a$.
+    # `gradients` added: two `mul`s make $\bar u$ and $\bar v$ from the
+    # seed $\bar y = 1$, and an `add` sums $b$'s two terms. The adds' rule
+    # builds nothing (their `grad` passes on unchanged), so $\bar u$ is
+    # also $\bar a$.
     #
     # ![y = (a + b) * (b + 1) at a = 1, b = 2, with its gradients: forward
-    # ops in blue, and in orange a broadcast_to, two muls and an
-    # add](example_gradient.svg)
+    # ops in blue, and in orange two muls and an add](example_gradient.svg)
     #
     # ### Why backwards
     #
@@ -245,12 +257,13 @@ class Graph:
         # forward from the xs along those uses, marking each tensor reached
         # *live*. (An op's `gradient` still builds tensors for all its
         # inputs; those for inputs that are not live are dropped, and never
-        # run.)
+        # run.) Integers and booleans move in jumps and have no derivative:
+        # they are never live, and their gradient is None, as in TensorFlow.
         live = set()
         stack = [x for x in xs if x in users]
         while stack:
             t = stack.pop()
-            if t not in live:
+            if t not in live and (t.dtype is None or t.dtype.kind in "fc"):
                 live.add(t)
                 stack.extend(users[t])
 
@@ -275,10 +288,8 @@ class Graph:
             grads[t] = grad = reduce(self.add, parts) if parts else None
             if not walked(t):
                 continue
-            if grad is None:
-                input_grads = [None] * len(t.op.inputs)
-            else:
-                input_grads = t.op.gradient(grad)
+            nothing = [None] * len(t.op.inputs)
+            input_grads = nothing if grad is None else t.op.gradient(grad)
 
             # One link of the chain rule: each live input receives its
             # partial, and joins the queue when its last use has reported.

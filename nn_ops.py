@@ -58,9 +58,10 @@ class ReluOp(BaseOp):
 # `step(x)`, the Heaviside step function, is that slope: 1 where $x > 0$,
 # 0 elsewhere.
 class StepOp(BaseOp):
-    # `np.heaviside`'s second argument is its value at 0.
+    # `x > 0` is False at 0, and at NaN too: relu passes no gradient where
+    # its input is NaN, as in TensorFlow.
     def compute(self, sess, x):
-        return np.heaviside(x, 0)
+        return (x > 0).astype(x.dtype)
 
     # A step is flat on either side of 0, so its gradient is zeros shaped
     # like `x`, and relu's second derivative is 0, as it is off the corner.
@@ -90,8 +91,15 @@ class StepOp(BaseOp):
 class SoftmaxOp(BaseOp):
     # The shifted formula.
     def compute(self, sess, x):
-        e = np.exp(x - x.max(-1, keepdims=True))
+        e = np.exp(shifted(x))
         return e / e.sum(-1, keepdims=True)
+
+    # Softmax needs an axis to work over: a single number is refused, as
+    # TensorFlow refuses it.
+    def infer_shape(self, x):
+        if not x:
+            raise ValueError(f"{self.kind} needs at least one axis")
+        return x
 
     # With $y = \mathrm{softmax}(z)$, $∂y_k/∂z_j = y_k (\delta_{kj} - y_j)$,
     # where $\delta_{kj}$ is 1 for $k = j$ and 0 otherwise: raising one
@@ -113,13 +121,23 @@ class SoftmaxOp(BaseOp):
 # and the sum is at least 1, so its logarithm is finite. The log of a
 # computed softmax fails where a probability underflows to 0, whose log is
 # $-\infty$.
+#
+# An empty last axis has no maximum and needs no shift: the results are
+# empty, as in TensorFlow, and NumPy is told not to warn about the
+# logarithm of its empty sum.
 def log_softmax(x):
-    shifted = x - x.max(-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    s = shifted(x)
+    with np.errstate(divide="ignore"):
+        return s - np.log(np.exp(s).sum(-1, keepdims=True))
 
 
-# `log_softmax` as an op: cross-entropy's gradient needs it.
-class LogSoftmaxOp(BaseOp):
+def shifted(x):
+    return x - x.max(-1, keepdims=True) if x.shape[-1] else x
+
+
+# `log_softmax` as an op: cross-entropy's gradient needs it. It refuses a
+# single number as softmax does.
+class LogSoftmaxOp(SoftmaxOp):
     # Computed as above.
     def compute(self, sess, x):
         return log_softmax(x)

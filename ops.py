@@ -26,6 +26,7 @@
 # the input of a unary one, `grad` the incoming gradient and `y` the op's
 # own output (on this page, never main.py's targets).
 import re
+from contextlib import suppress
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
@@ -43,9 +44,17 @@ class BaseOp:
     # Every input goes through `graph.convert`, so plain numbers and arrays
     # are welcome wherever a tensor is. The output's static shape is worked
     # out *before* the output tensor is made, so an op whose shapes cannot
-    # fit is refused as it is written, naming the shapes.
+    # fit is refused as it is written, naming the shapes. So is an `axis`
+    # that is not spelled as TensorFlow spells one (`spelled`, below).
+    #
+    # The static dtype takes no rule of its own: the op's `compute` runs
+    # once on inputs of one element each (ones of the inputs' dtypes and
+    # ranks), and NumPy's dtype for that result is the dtype of every
+    # result. NumPy decides dtypes from dtypes alone, never from values or
+    # sizes. An op that cannot run so (one that needs a session) leaves it
+    # unknown.
     def __init__(self, inputs, graph, **attributes):
-        vars(self).update(attributes)
+        vars(self).update(attributes, axis=spelled(self, attributes.get("axis")))
         self.graph = graph
         self.inputs = [graph.convert(x) for x in inputs]
         shapes = [x.shape for x in self.inputs]
@@ -58,6 +67,10 @@ class BaseOp:
                 raise ValueError(f"cannot build {where}: {error}") from None
         self.output = graph.tensor(op=self)
         self.output.shape = shape
+        if shape is not None and all(x.dtype is not None for x in self.inputs):
+            with suppress(Exception):
+                ones = [np.ones((1,) * len(x.shape), x.dtype) for x in self.inputs]
+                self.output.dtype = np.result_type(self.compute(None, *ones))
 
     # An op's kind is its class name in snake case: `AddOp` is "add",
     # `SumToOp` "sum_to". Error messages name an op by its kind and its
@@ -162,7 +175,7 @@ class SquareOp(BaseOp):
 
     # $∂(x^2)/∂x = 2x$.
     def gradient(self, grad):
-        return [2 * grad * self.inputs[0]]
+        return [2 * self.inputs[0] * grad]
 
 
 # ## The sigmoid
@@ -245,9 +258,11 @@ class TransposeOp(BaseOp):
 # divided by the number of elements added: main.py's loss is the mean of
 # all the squared errors.
 class SumOp(BaseOp):
-    # NumPy's own `sum`, with the op's attributes.
+    # NumPy's own `sum`, with the op's attributes, in x's dtype: a sum
+    # keeps its input's dtype, as in TensorFlow, where NumPy would widen an
+    # int32 sum to int64 (`kept`, below, says what booleans become).
     def compute(self, sess, x):
-        return x.sum(self.axis, keepdims=self.keepdims)
+        return x.sum(self.axis, kept(x), keepdims=self.keepdims)
 
     # The summed axes are dropped from the shape, or kept with length 1.
     # `axes` (below) also refuses an axis that `x` does not have, so the
@@ -271,10 +286,15 @@ class MeanOp(SumOp):
     # `mean = (x_1 + … + x_n) / n`, n being how many elements went into
     # each element of the sum: x's size over the sum's. NumPy's own
     # `np.mean` computes the same, but takes three times as long on small
-    # arrays.
+    # arrays. A mean of nothing, n = 0, is 0 / 0: NaN, as in NumPy and
+    # TensorFlow. Dividing by NaN instead gives the same NaN without
+    # NumPy's warning. (A sum of nothing has no elements to divide; its n
+    # does not matter.) The mean keeps the sum's dtype too: a mean of
+    # integers is an integer, rounded towards 0, as in TensorFlow.
     def compute(self, sess, x):
-        total = x.sum(self.axis, keepdims=self.keepdims)
-        return total / (x.size // total.size)
+        total = x.sum(self.axis, kept(x), keepdims=self.keepdims)
+        n = x.size // max(total.size, 1) or np.nan
+        return (total / n).astype(total.dtype, copy=False)
 
     # `∂mean/∂x_i = 1/n` for every element: each receives an equal share,
     # `grad / n`, of the incoming gradient, which `spread` hands out.
@@ -289,6 +309,23 @@ class MeanOp(SumOp):
 # and refuses one out of range or named twice. No `axis` means all of them.
 def axes(axis, ndim):
     return normalize_axis_tuple(tuple(range(ndim)) if axis is None else axis, ndim)
+
+
+# `axis` is spelled as TensorFlow takes it: None, an integer, or a list,
+# tuple or array of integers, NumPy's included. `spelled` turns each into
+# None or a tuple of ints, which NumPy takes too, and refuses anything else
+# as the op is built. (Whether x has those axes is checked once its shape
+# is known, by `axes`.)
+def spelled(op, axis):
+    array = np.asarray(() if axis is None else axis)
+    if array.ndim > 1 or array.size and array.dtype.kind not in "iu":
+        raise TypeError(f"cannot build {op.kind}: {axis!r} is not an axis")
+    return None if axis is None else tuple(array.reshape(-1).tolist())
+
+
+# Booleans, which TensorFlow will not add, are counted as NumPy counts
+# them, as integers; every other dtype is kept.
+kept = lambda x: None if x.dtype == bool else x.dtype
 
 
 # ## Broadcasting, and summing back
@@ -315,13 +352,13 @@ class ToShapeOp(BaseOp):
     def infer_shape(self, x, like):
         return like
 
-    # With both shapes known and equal there is nothing to do, unless `x` is
-    # a constant: `gradients` seeds its pass with `broadcast_to(1.0, y)`,
-    # and that op gives the plain number 1.0 `y`'s dtype (see below).
+    # With both shapes and dtypes known and equal there is nothing to do.
+    # (A known dtype implies a known shape. NumPy takes `dtype == None` to
+    # mean float64, so unknown dtypes are checked for with `is`.)
     @staticmethod
     def unchanged(x, like):
-        same = x.shape is not None and x.shape == like.shape
-        return x if same and not x.constant else None
+        same = (x.shape, x.dtype) == (like.shape, like.dtype)
+        return x if same and x.dtype is not None and like.dtype is not None else None
 
 
 # `sum_to(x, like)` undoes broadcasting. Broadcasting adds leading axes and
@@ -370,7 +407,9 @@ class BroadcastToOp(ToShapeOp):
 
     # NumPy makes the copies without copying: the result is a read-only
     # view that repeats `x`'s memory. Its dtype is the one `x + like` would
-    # have, so the seed's plain 1.0 becomes float32 ones for a float32 `y`.
+    # have, so the seed's 1.0, left a plain number where `y`'s dtype is
+    # known only at run time (tensor.py), becomes float32 ones for a
+    # float32 `y`.
     def compute(self, sess, x, like):
         x, shape = np.asarray(x, np.result_type(x, like)), np.shape(like)
         return x if x.shape == shape else np.broadcast_to(x, shape)
@@ -414,8 +453,9 @@ class ExpandOp(ToShapeOp):
 class SpreadOp(ExpandOp):
     # Of `like`'s value only the shape is used: n is its size over the
     # size of `x`, the mean it came from.
+    # As in `MeanOp`, a mean of nothing divides by NaN.
     def compute(self, sess, x, like):
-        n = np.size(like) // np.size(x)
+        n = np.size(like) // max(np.size(x), 1) or np.nan
         return super().compute(sess, x / n, like)
 
     # Each output element is `x / n`, so the gradient with respect to an

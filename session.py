@@ -153,12 +153,14 @@ class Session:
             where = output.op.describe([np.shape(values[x]) for x in inputs])
             raise RuntimeError(f"{output} failed in {where}: {error}") from error
 
-    # A fed value enters through `frozen` (tensor.py) and must fit the
-    # tensor's static shape, if it has one: the backward pass was built for
-    # that shape.
+    # A fed value enters through `frozen` (tensor.py), in the tensor's
+    # dtype if that is known, as TensorFlow converts feeds: an int array fed
+    # to a float64 variable is float64 for that run, and the variable never
+    # changes dtype. It must fit the tensor's static shape, if it has one:
+    # the backward pass was built for that shape.
     def feed_value(self, t, value):
         try:
-            value = np.asarray(frozen(value))
+            value = frozen(value, t.dtype)
         except TypeError as error:
             raise TypeError(f"cannot feed {t}: {error}") from None
         if t.shape is not None and value.shape != t.shape:

@@ -22,11 +22,15 @@
 # the values fed to it at run time have shapes. Knowing shapes early lets
 # the graph refuse an op whose shapes cannot fit as soon as it is written,
 # and leave out steps that would do nothing.
+#
+# It knows its *static dtype* the same way, where it is known (`None`
+# otherwise): a variable's is its value's, an op's is the one NumPy gives
+# its result. The end of this page says how values take their dtypes.
 import numpy as np
 
 
 # A tensor records which kind it is (through `initial_value` and `op`), the
-# `graph` it belongs to, its static shape, and two small extras.
+# `graph` it belongs to, its static shape and dtype, and two small extras.
 class Tensor:
     # `constant` is set only by `graph.convert`.
     constant = False
@@ -39,18 +43,15 @@ class Tensor:
         self.op = op
         self.graph = graph
         self.shape = None if initial_value is None else np.shape(self.initial_value)
+        self.dtype = getattr(self.initial_value, "dtype", None)
         graph.count += 1
         self.number = graph.count
 
     # A tensor prints as its kind and number, such as `placeholder#3` or
     # `dot#5`. Error messages are made of these.
     def __repr__(self):
-        if self.op is not None:
-            kind = self.op.kind
-        elif self.initial_value is None:
-            kind = "placeholder"
-        else:
-            kind = "constant" if self.constant else "variable"
+        kind = "placeholder" if self.initial_value is None else "variable"
+        kind = "constant" if self.constant else self.op.kind if self.op else kind
         return f"{kind}#{self.number}"
 
     # ## Operators
@@ -90,7 +91,7 @@ class Tensor:
 # ## Values
 #
 # Every value that enters a graph, as a variable's initial value, a
-# constant or a feed, passes through `frozen`, which makes two promises.
+# constant or a feed, passes through `frozen`, which makes three promises.
 #
 # First, *what a graph computes is fixed when it is built*. The value is
 # copied into a read-only array of the graph's own, so changing the
@@ -102,22 +103,34 @@ class Tensor:
 # when a session runs), and so is a list that holds tensors, which NumPy
 # would turn into an array of objects. Both are refused, naming the tensor.
 #
-# Plain Python numbers are kept as they are: they cannot change, and NumPy
-# treats them as *weak*. A weak number takes the dtype of the array it
-# meets, so `x * 2.0` with `x` in float32 stays float32, where a float64
-# array holding 2.0 would turn the product into float64. That is all the
-# dtype logic there is: arrays keep their dtype, NumPy's rules decide the
-# dtype of each op's result, and numbers written into an expression adapt.
-# TensorFlow follows the same rule: a float32 model stays float32, forward
-# and backward.
-def frozen(value):
-    if type(value) in (bool, int, float):
-        return value
+# Third, *a value takes the dtype of the tensor it meets*, as TensorFlow
+# converts it. `frozen(value, dtype)` converts it to `dtype`, within its
+# kind: the integer 2 may become a float32 2, a float64 array a float32
+# one, but 0.5 never becomes an integer, and a string nothing: those are
+# refused. `graph.convert` (graph.py) passes the dtype of the op's other
+# inputs, so `x * 0.2`, `x * np.float64(0.2)` and `np.full(3, 0.2) * x`
+# with `x` in float32 all stay float32, forward and backward. A value fed
+# to a tensor whose dtype is known takes that dtype, for that run only
+# (session.py). Ops do the rest: NumPy's rules decide the dtype of each
+# op's result, and the op records it (ops.py).
+#
+# Where there is no dtype to take, a value keeps NumPy's own. One that
+# meets no tensor at all (`graph.sum(3.0)`) becomes an array: float64 for
+# 3.0, int64 for 3. One that meets a tensor whose dtype is known only at
+# run time, a placeholder's, keeps its own dtype, except that a plain
+# Python number stays a number: NumPy treats numbers as *weak*, giving
+# them the dtype of the array they meet when the op runs, so `p * 2.0`
+# stays float32 when `p` is fed float32. That is the one case in which an
+# op's `compute` receives anything but an array.
+def frozen(value, dtype=None):
     array = np.array(value)
     for v in array.flat if array.dtype == object else ():
         if isinstance(v, Tensor):
             raise TypeError(f"{v} is a tensor, not a value: its value exists "
                             "only while a session runs it")
+    if dtype is not None and not np.can_cast(array.dtype, dtype, "same_kind"):
+        raise TypeError(f"{array.dtype} does not convert to {dtype}")
+    array = np.asarray(array, dtype)
     array.flags.writeable = False
     return array
 

@@ -13,7 +13,7 @@ import session
 
 # The modules whose tests evaluate graphs through `Session(graph)`.
 BOTH_EXECUTORS = {
-    "test_backward_pass", "test_control_flow", "test_digits", "test_errors",
+    "test_backward_pass", "test_control_flow", "test_digits", "test_dtypes", "test_errors",
     "test_exercises", "test_gradients", "test_new_ops", "test_ops",
     "test_properties", "test_session", "test_values", "test_xor",
 }

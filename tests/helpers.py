@@ -71,10 +71,20 @@ def check_gradients(build, *values, placeholders=False, dtype=np.float64):
     sess = Session(graph)
     got = sess.run(grads, feed)
 
-    for i, (x, value) in enumerate(zip(xs, values)):
+    # The reference is taken in float64: on the same graph where the xs are
+    # placeholders (a feed then sets the dtype), and on a float64 twin where
+    # they are variables (a value fed to a variable takes its dtype).
+    ref_xs, ref_y, ref_sess = xs, y, sess
+    if not placeholders and dtype != np.float64:
+        twin = Graph()
+        ref_xs = [twin.tensor(v.astype(np.float64)) for v in values]
+        ref_y, ref_sess = build(*ref_xs), Session(twin)
+    ref_feed = {x: v.astype(np.float64) for x, v in zip(ref_xs, values)}
+
+    for i, (x, value) in enumerate(zip(ref_xs, values)):
 
         def y_at(nudged, x=x):
-            return sess.run(y, {**feed, x: nudged})
+            return ref_sess.run(ref_y, {**ref_feed, x: nudged})
 
         expected = numeric_gradient(y_at, value)
         assert np.shape(got[i]) == value.shape, f"gradient {i} has the wrong shape"

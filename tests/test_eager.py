@@ -163,8 +163,15 @@ def test_errors_name_the_op():
         a + EagerGraph().tensor(1.0)
     # An error in `compute` names the op, as a session's does; nothing is
     # assigned.
-    with pytest.raises(RuntimeError, match=r"assign#\d+ failed in assign\(variable#2 "
+    counter = graph.tensor(np.zeros((2, 3), np.int32))
+    with pytest.raises(RuntimeError, match=rf"assign#\d+ failed in assign\({counter} "
                        r"of shape \(2, 3\).*dtype"):
+        graph.assign(counter, b)
+    np.testing.assert_array_equal(counter.numpy(), np.zeros((2, 3)))
+    # A value that cannot take the dtype of the tensor it meets is refused
+    # as the op is built, naming that tensor.
+    with pytest.raises(TypeError, match=r"<U4 does not convert to float64, the "
+                       r"dtype of \[variable#2\]"):
         graph.assign(b, np.full((2, 3), "text"))
     np.testing.assert_array_equal(b.numpy(), np.ones((2, 3)))
     with GradientTape() as tape:

@@ -398,3 +398,82 @@ def test_eager_xor_steps_match_tensorflow_gradient_tape():
             assert_same(ours.numpy(), theirs.numpy(), "eager XOR gradient")
     assert_same(w0.numpy(), tf_w0.numpy(), "eager XOR weights after 50 steps")
     assert_same(w1.numpy(), tf_w1.numpy(), "eager XOR weights after 50 steps")
+
+
+# ## Values and dtypes
+#
+# Where TensorFlow's behaviour is the reference for a dtype, an empty array
+# or a gradient's absence, each engine runs the same small graph.
+
+
+def tf_run(build):
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:
+        return sess.run(build())
+
+
+def test_numpy_constants_take_the_dtype_of_the_tensor_they_meet_as_in_tensorflow():
+    value = np.array([1.0, 2.0, 3.0], np.float32)
+    for constant in [np.float64(0.2), np.array(0.2), np.full(3, 0.2)]:
+        graph = Graph()
+        x = graph.tensor(value)
+        y = x * constant
+        (grad,) = graph.gradients(graph.sum(y * y), [x])
+        ours = Session(graph).run([y, grad])
+
+        def build(constant=constant):
+            x = tf.constant(value)
+            y = x * constant
+            return [y, tf.compat.v1.gradients(tf.reduce_sum(y * y), [x])[0]]
+
+        theirs = tf_run(build)
+        assert [v.dtype for v in ours] == [v.dtype for v in theirs] == [np.float32] * 2
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_an_int32_sum_and_mean_stay_int32_as_in_tensorflow():
+    value = np.array([[1, 2], [-3, 6]], np.int32)
+    graph = Graph()
+    x = graph.tensor(value)
+    ours = Session(graph).run([graph.sum(x), graph.sum(x, axis=0), graph.mean(x, axis=1)])
+    theirs = tf_run(lambda: [tf.reduce_sum(value), tf.reduce_sum(value, axis=0),
+                             tf.reduce_mean(value, axis=1)])
+    for a, b in zip(ours, theirs):
+        assert a.dtype == b.dtype == np.int32
+        np.testing.assert_array_equal(a, b)
+
+
+def test_gradients_with_respect_to_an_integer_are_none_as_in_tensorflow():
+    graph = Graph()
+    x = graph.tensor(np.int32(3))
+    ours = graph.gradients(x * x, [x])
+
+    def build():
+        x = tf.constant(3)
+        return [g is None for g in tf.compat.v1.gradients(x * x, [x])]
+
+    assert ours == [None] and tf_run(lambda: tf.constant(build())).tolist() == [True]
+
+
+def test_relus_gradient_at_nan_is_zero_as_in_tensorflow():
+    value = np.array([np.nan, -1.0, 0.0, 2.0])
+    graph = Graph()
+    x = graph.tensor(value)
+    (ours,) = Session(graph).run(graph.gradients(graph.sum(graph.relu(x)), [x]))
+
+    def build():
+        x = tf.constant(value)
+        return tf.compat.v1.gradients(tf.reduce_sum(tf.nn.relu(x)), [x])[0]
+
+    np.testing.assert_array_equal(ours, tf_run(build))
+
+
+@pytest.mark.parametrize("axis", [0, 1, None])
+def test_an_empty_mean_is_empty_or_nan_as_in_tensorflow(axis):
+    value = np.ones((0, 3))
+    graph = Graph()
+    ours = Session(graph).run(graph.mean(graph.tensor(value), axis=axis))
+    theirs = tf_run(lambda: tf.reduce_mean(tf.constant(value), axis=axis))
+    assert np.shape(ours) == np.shape(theirs)
+    np.testing.assert_array_equal(ours, theirs)

@@ -111,8 +111,9 @@ def test_numbers_take_the_dtype_of_the_tensor_they_meet():
     for t in [x * 2.0, 2.0 * x, x / 3, 1 - x, -x, graph.sigmoid(x), graph.mean(x)]:
         assert sess.run(t).dtype == np.float32, t
     assert sess.run(n * 2).dtype == np.int32
-    # An array of another dtype promotes by NumPy's rules, as in NumPy.
-    assert sess.run(x * np.ones(3)).dtype == np.float64
+    # So do NumPy's scalars and arrays, as in TensorFlow (NumPy would
+    # promote x to float64).
+    assert sess.run(x * np.ones(3)).dtype == np.float32
 
 
 def float32_xor_model():
@@ -246,8 +247,12 @@ def test_assign_refuses_a_value_of_another_kind():
     assert "<U1" in str(error.value.__cause__)
     counter = graph.tensor(np.zeros(2, np.int32))
     with pytest.raises(RuntimeError, match="float64 to .* of dtype int32"):
-        sess.run(graph.assign(counter, counter + 0.5))
+        sess.run(graph.assign(counter, counter + p), {p: [0.5, 0.5]})
     np.testing.assert_array_equal(sess.run(counter), [0, 0])
+    # A number that meets the counter takes its dtype, or is refused at once.
+    with pytest.raises(TypeError, match=re.escape(f"float64 does not convert to int32, "
+                                                  f"the dtype of [{counter}]")):
+        counter + 0.5
 
 
 def test_assign_stores_a_value_that_casts_within_its_kind_in_the_variables_dtype():
