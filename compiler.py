@@ -418,9 +418,9 @@ def simplify(plan, examples, tensors):
         if handed is not None:
             same[output] = inputs[[s is handed for s in shapes].index(True)]
             continue
-        if type(op) is ops.SumToOp:
-            op = summed(examples[inputs[0]].ndim, examples[inputs[1]].shape)
-            compute, inputs = (op.compute, inputs[:1]) if op else (compute, inputs)
+        if type(op) is ops.SumToOp and (sum_op := summed(
+                np.ndim(examples[inputs[0]]), np.shape(examples[inputs[1]]))):
+            op, compute, inputs = sum_op, sum_op.compute, inputs[:1]
         key = (type(op), inputs, *((k, type(v), v) for k, v in vars(op).items()
                                    if k not in ("graph", "inputs", "output")))
         try:
