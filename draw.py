@@ -168,7 +168,7 @@ def example_picture():
     y = u * v
     du, db = graph.gradients(y, [a, b])
     backward = [t for t in walk([db]) - walk([y]) if t.op is not None]
-    dy = next(t for t in backward if t.op.kind == "broadcast_to")
+    dy = next(x for t in backward for x in t.op.inputs if x.constant)  # the seed, 1
     dv = next(t for t in backward if t.op.kind == "mul" and u in t.op.inputs)
     names = {a: "a", b: "b", u: "u", v: "v", y: "y", dy: "∂y/∂y",
              du: "∂y/∂u = ∂y/∂a", dv: "∂y/∂v", db: "∂y/∂b"}

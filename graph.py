@@ -267,15 +267,17 @@ class Graph:
                 live.add(t)
                 stack.extend(users[t])
 
-        # Kahn's algorithm: `waiting` counts the uses each live tensor still
-        # waits to hear from, and `partials` collects what they sent. Only
-        # `y` starts with a partial: the seed $∂y / ∂y = 1$.
-        waiting = {t: len(users[t]) for t in live}
+        # Kahn's algorithm: `waiting` counts the live uses each live tensor
+        # still waits to hear from, and `partials` collects what they sent.
+        # Only `y` starts with a partial: the seed $∂y / ∂y = 1$. The queue
+        # starts with the tensors that wait for nothing: `y`, and any whose
+        # every use is an integer or a boolean.
+        waiting = {t: sum(u in live for u in users[t]) for t in live}
         partials = {t: [] for t in live}
         if y in live:
             partials[y].append(self.broadcast_to(1.0, y))
         grads = {}
-        queue = deque([y] if y in live else [])
+        queue = deque(t for t in users if t in live and waiting[t] == 0)
 
         # Each turn takes a tensor whose uses have all reported and adds up
         # their partials: that sum is its gradient, final. A variable or

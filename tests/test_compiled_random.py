@@ -9,9 +9,8 @@ from compiler import CompiledSession
 from graph import Graph
 from session import Session
 
-# Every spelling of the axes of a (2-D) reduction. TODO(lead): add lists,
-# `[0]` and `[0, 1]`, once SumOp takes them (the static dtypes change).
-AXES = [None, 0, 1, -1, -2, (0,), (0, 1), (-1, 0)]
+# Every spelling of the axes of a (2-D) reduction.
+AXES = [None, 0, 1, -1, -2, (0,), (0, 1), (-1, 0), [1], [0, 1], np.int64(1), np.array([0, -1])]
 
 
 def layouts(rng, shape, dtype):
@@ -28,7 +27,7 @@ def random_graph(rng):
     ints = graph.tensor(rng.choice(layouts(rng, (n, m), np.int64)))
     square = graph.tensor(rng.choice(layouts(rng, (m, m), np.float64)))
     p = graph.tensor()
-    pool = [f64, f32, p, ints * 0.5]
+    pool = [f64, f32, p, graph.sigmoid(ints)]
     partners = [lambda: 0.5, lambda: 2, lambda: np.float32(1.5),
                 lambda: np.float64(-0.25), lambda: rng.normal(size=m),
                 lambda: rng.normal(size=(n, 1)).astype(np.float32),

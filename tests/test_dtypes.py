@@ -273,3 +273,23 @@ def test_gradients_refuse_a_y_of_another_graph():
     x = graph.tensor(1.0)
     with pytest.raises(ValueError, match="another graph"):
         graph.gradients(other.tensor(2.0) * 3, [x])
+
+
+def test_a_boolean_use_does_not_hold_back_the_gradient():
+    # x is used twice, once through a comparison, whose boolean output is
+    # never live and so never reports: x must not wait for it.
+    def build(x):
+        return x * (x > 0) + x * x
+
+    check_gradients(build, [1.5, -0.5, 2.0])
+    check_gradients(build, [1.5, -0.5, 2.0], placeholders=True)
+
+
+def test_a_float_used_only_through_a_comparison_is_released_at_once():
+    # s is a float on a path from x, but its one use is a comparison: it
+    # waits for nothing, and must report to x, or x waits for ever.
+    def build(x):
+        return x * (x * 2.0 > 0)
+
+    grads = check_gradients(build, [1.5, -0.5, 2.0])
+    np.testing.assert_array_equal(grads[0], [1.0, 0.0, 1.0])
