@@ -9,10 +9,10 @@
 # going back over the record.
 #
 # These look like two different engines. They are one engine arranged two
-# ways, and this page shows it in a few dozen lines. The eager graph below
-# uses ops.py's op classes and their `compute` methods; the tape
-# differentiates with graph.py's `gradients` and the ops' own `gradient`
-# rules. Nothing is written twice:
+# ways. The eager graph below builds ops.py's op classes and runs their
+# `compute` methods; the tape differentiates with the ops' own `gradient`
+# rules, the ones graph.py's `gradients` calls. No op and no derivative is
+# written twice:
 #
 #     graph = EagerGraph()
 #     x = graph.tensor(3.0)
@@ -21,31 +21,41 @@
 #     y.numpy()         # 27.0, as the line ran
 #     dy = tape.gradient(y, x)
 #     dy.numpy()        # 27.0: 3x² at x = 3
+#
+# Eager mode builds every op again at every step, where a session planned
+# them once, so here the cost of building an op matters as much as its
+# arithmetic. Built the graph way, an op takes about 4.5 µs of Python for
+# a third of a microsecond of NumPy. The sections below say what eager
+# mode leaves out, and why leaving it out changes no value and no error.
+import itertools
+import threading
+from functools import lru_cache, reduce
+
 import numpy as np
 from tqdm import tqdm
 
 import main
 from graph import Graph
-from ops import AssignOp
+from ops import AssignOp, BaseOp
+from session import flatten, rebuild
 from tensor import Tensor
 
 
 # ## Eager tensors
 #
-# An eager tensor carries its value, in `value`: an op's output gets it
-# when the op is built, and a variable holds its current one.
+# An eager tensor carries its value, in `value`, from the moment it is
+# made: a variable's initial value, as an array, a number's constant the
+# number itself, and an op's output what the op computed. `assign`
+# replaces a variable's.
+#
+# *Left out: static shapes.* Graph mode works out each op's output shape
+# before the op runs (ops.py's `infer_shape`). Here the value exists as
+# soon as the op does, so the output's shape is simply its value's (`()`
+# for a value without a `shape`, such as `group`'s None).
 class EagerTensor(Tensor):
-    # A variable or a constant reads `initial_value` the first time it is
-    # used, as a session loads it: a variable's value becomes an array, a
-    # constant's stays as it is (a Python number stays a number). Python
-    # calls `__getattr__` only for an attribute the tensor does not have,
-    # so after that first read `value` is found at once.
-    def __getattr__(self, name):
-        if name != "value" or self.op is not None:
-            raise AttributeError(name)
-        initial = self.initial_value
-        self.value = initial if self.constant else np.asarray(initial)
-        return self.value
+    # An op's output is made without `Tensor.__init__` (see `op` below);
+    # like every op's output, it has no initial value.
+    initial_value = None
 
     # `numpy()` hands out the value, as TensorFlow 2's tensors do: a copy,
     # which the caller may change freely, and a NumPy scalar for a scalar,
@@ -54,73 +64,174 @@ class EagerTensor(Tensor):
         return np.array(self.value)[()]
 
 
-# The tapes now open, innermost last. Each op built is recorded on all of
-# them. (TensorFlow keeps such a list per thread; this one is shared.)
-TAPES = []
+# The tapes now open, innermost last, one list for each thread, as in
+# TensorFlow: an op is recorded on the tapes that its own thread opened.
+# (`threading.local` gives each thread its own `tapes`, made by
+# `__init__` the first time that thread looks.)
+class Recording(threading.local):
+    def __init__(self):
+        self.tapes = []
+
+
+RECORDING = Recording()
 
 
 # ## The eager graph
 #
-# `EagerGraph` is a `Graph` with two methods changed. Everything else, the
-# op-building methods, the operators and `gradients`, it inherits.
+# `EagerGraph` is a `Graph` that computes each op as it builds it. The
+# op-building methods and the operators it inherits; it changes how
+# tensors and ops are made.
 class EagerGraph(Graph):
+    # Its tensors are numbered by `itertools.count`, whose `next` no other
+    # thread can interrupt, so that two threads building ops at once never
+    # give two tensors one name. `constants` keeps one constant tensor per
+    # Python number, the last 256 used: `1 - y` at every step reuses one
+    # tensor for the 1, instead of making a new one each time.
+    def __init__(self):
+        super().__init__()
+        self.numbers = itertools.count(1)
+        self.constants = lru_cache(maxsize=256, typed=True)(self.constant)
+
     # It makes eager tensors. A placeholder has no place here: there is no
     # later run to feed it.
     def tensor(self, initial_value=None, op=None):
         if initial_value is None and op is None:
             raise ValueError("eager mode has no placeholders: give the "
                              "tensor a value")
-        return EagerTensor(initial_value, op, self)
+        t = EagerTensor(initial_value, op, self)
+        t.number = next(self.numbers)
+        if op is None:
+            t.value = np.asarray(t.initial_value)
+        return t
 
-    # This is eager execution. `Graph.op` builds the op as ever; then,
-    # instead of leaving it for a session, we compute its value at once
-    # from its inputs' values, with the op's own `compute` (there is no
-    # session to pass it). `Graph.op` may instead hand back an input that
-    # the op would leave unchanged (ops.py's `unchanged`); that tensor,
-    # older than the count noted on entry, has its value already.
+    # A number becomes a constant that holds the number itself, not an
+    # array: NumPy treats a Python number as *weak*, taking the dtype of
+    # the array it meets (tensor.py's `frozen` keeps numbers for that).
+    # Each is made once and looked up after (`typed=True` keeps `1`, `1.0`
+    # and `True` apart), except zero: `0.0 == -0.0`, so the cache would
+    # hand out one for the other, and `1 / x` tells them apart.
+    def convert(self, value):
+        if type(value) in (bool, int, float):
+            return self.constants(value) if value else self.constant(value)
+        return super().convert(value)
+
+    def constant(self, number):
+        constant = super().convert(number)
+        constant.value = number
+        return constant
+
+    # Graph mode's `gradients` walks every op behind `y`; here only a tape
+    # knows which ops count, and TensorFlow 2 refuses `tf.gradients` in
+    # eager mode for the same reason.
+    def gradients(self, y, xs):
+        raise RuntimeError("an eager graph differentiates with a GradientTape")
+
+    # ### Building an op, eagerly
     #
-    # An assignment takes effect at once: the variable takes the value
-    # `compute` returned. Last, the op is recorded on every open tape.
+    # This is eager execution: build the op, then compute its value at
+    # once from its inputs' values, with the op's own `compute` (there is
+    # no session to pass it). An assignment takes effect at once, and the
+    # op is recorded, with its output, on every tape open in this thread.
+    #
+    # *Left out: converting twice.* `Graph.op` converts every input, and
+    # `BaseOp.__init__` converts it again. Here inputs are converted once,
+    # and a tensor of this graph, the usual input, not at all: `convert`
+    # would hand it back as it is.
+    #
+    # *Left out: `BaseOp.__init__`.* The op is made directly, with the
+    # attributes `__init__` would give it: its graph, its inputs and any
+    # keyword attributes. What `__init__` does besides, converting inputs
+    # and inferring shapes, is not needed: the shape is the value's (see
+    # above), and an op whose shapes cannot fit is refused by `compute`
+    # just as surely. Graph mode relies on that already: a placeholder's
+    # shape is known only when a session runs, so every `compute` checks
+    # whatever its `infer_shape` checks. When `compute` fails, the op is
+    # built once more the graph way, so that the error is graph mode's own
+    # "cannot build" message, naming the shapes. An op class with an
+    # `__init__` of its own has checks of its own (`assign` makes sure its
+    # target is a variable): it is built the graph way, checks and all,
+    # and then gives up its `output` like every eager op (see below).
+    #
+    # *Left out: asking `unchanged`.* Only classes that define it can
+    # hand an input back; the others are not asked.
+    #
+    # *Left out: the op's link to its output.* Ops and tensors point at
+    # each other, `op.output` and `tensor.op`. Two objects that point at
+    # each other are a reference cycle, which Python cannot free when the
+    # last outside reference goes, only later, in its garbage collector,
+    # and a collection walks every object still alive. An eager step makes
+    # 31 ops; their cycles cost it more than a tenth of its time. So an
+    # eager op keeps no `output`: the tape records the pair, and lends the
+    # op its output while the op's `gradient` runs (sigmoid's rule reads
+    # it). Nothing else reads `op.output`.
     def op(self, op_class, *inputs, **attributes):
-        count = self.count
-        y = super().op(op_class, *inputs, **attributes)
-        if y.op is None or y.number <= count:
-            return y
-        op = y.op
-        values = [x.value for x in op.inputs]
+        inputs = [x if type(x) is EagerTensor and x.graph is self
+                  else self.convert(x) for x in inputs]
+        if op_class.unchanged is not BaseOp.unchanged:
+            unchanged = op_class.unchanged(*inputs)
+            if unchanged is not None:
+                return unchanged
+        if op_class.__init__ is BaseOp.__init__:
+            op = op_class.__new__(op_class)
+            op.graph, op.inputs = self, inputs
+            if attributes:
+                vars(op).update(attributes)
+            y = EagerTensor.__new__(EagerTensor)
+            y.op, y.graph, y.number = op, self, next(self.numbers)
+        else:
+            op = op_class(inputs, self, **attributes)
+            y = op.output
+            del op.output
         try:
-            y.value = op.compute(None, *values)
+            y.value = op.compute(None, *[x.value for x in inputs])
+            y.shape = getattr(y.value, "shape", ())
         except Exception as error:
-            where = op.describe([np.shape(v) for v in values])
+            super().op(op_class, *inputs, **attributes)
+            where = op.describe([np.shape(x.value) for x in inputs])
             raise RuntimeError(f"{y} failed in {where}: {error}") from error
         if op_class is AssignOp:
-            op.inputs[0].value = y.value
-        for tape in TAPES:
-            tape.ops.add(op)
+            inputs[0].value = y.value
+        for tape in RECORDING.tapes:
+            tape.record.append((op, y))
         return y
 
 
 # ## The tape
 #
-# `with GradientTape() as tape:` opens a tape, which collects every op
-# built while it is open.
+# `with GradientTape() as tape:` opens a tape, which records every op
+# built while it is open, in order.
 class GradientTape:
-    # Opening the tape starts an empty record and puts the tape on the
-    # list that every op built reads.
+    # The record starts empty when the tape is made, not when it is
+    # entered: a tape entered again goes on where it left off, as
+    # TensorFlow's does, so two `with tape:` blocks record one computation.
+    def __init__(self):
+        self.record = []
+
+    # Entering puts the tape on its thread's list, which every op built
+    # reads; a tape already on it is refused, as it would record every op
+    # twice.
     def __enter__(self):
-        self.ops = set()
-        TAPES.append(self)
+        tapes = RECORDING.tapes
+        if self in tapes:
+            raise ValueError("this tape is already recording")
+        tapes.append(self)
         return self
 
-    # Closing it takes it off the list; the record stays, for `gradient`.
+    # Leaving takes it off; the record stays, for `gradient`.
     def __exit__(self, *exception):
-        TAPES.remove(self)
+        RECORDING.tapes.remove(self)
 
-    # `tape.gradient(y, xs)` is graph.py's `gradients`, walking only the
-    # ops on the tape. An op built before the tape opened is not on it, so
-    # its output is a constant to the tape. The gradient ops are built on
-    # an eager graph, so each computes at once, and a tape still open
-    # records them: differentiating them again gives second derivatives.
+    # ### Going back over the record
+    #
+    # `tape.gradient(y, sources)` gives the gradient of `sum(y)` with
+    # respect to each source, in the structure of `sources`, as
+    # TensorFlow's does: a tensor for a tensor, and for a list, tuple or
+    # dict of them, nested as deep as you like, the same structure
+    # (session.py's `flatten` and `rebuild`, which serve a session's
+    # fetches). An op built before the tape opened is not on it, so its
+    # output is a constant to the tape. The gradient ops are built on an
+    # eager graph, so each computes at once, and a tape still open records
+    # them: differentiating them again gives second derivatives.
     #
     #     with GradientTape() as outer:
     #         with GradientTape() as inner:
@@ -130,12 +241,57 @@ class GradientTape:
     #
     # Unlike TensorFlow's, these tapes need no `tape.watch(x)` for a tensor
     # x, and may be asked for gradients more than once.
-    def gradient(self, y, xs):
+    #
+    # *Left out: graph.py's counting.* `gradients` walks a graph it knows
+    # nothing about, so it counts each tensor's uses and lets a tensor go
+    # only when all of them have reported (Kahn's algorithm). A tape needs
+    # none of that: it recorded the ops in the order they ran, and every op
+    # ran after the ops that made its inputs. Read backwards, the record
+    # reaches an op only after every op that used its output, so that
+    # output's partial gradients are all in, and their sum is final. This
+    # is how PyTorch's and TensorFlow 2's tapes work too.
+    #
+    # First, a pass forwards marks the *live* tensors, those that depend
+    # on a source, and keeps the ops with a live input: only they need
+    # differentiating, as in `gradients`. Then the pass backwards, from
+    # the seed, ones shaped like `y`: each op with partials waiting for its
+    # output sums them, and its rule passes the sum on to its live inputs.
+    # An op's rule still builds a gradient for every input, live or not
+    # (`dot`'s builds one for `X`); those for the others are dropped.
+    def gradient(self, y, sources):
         if not isinstance(y, EagerTensor):
             raise TypeError(f"a tape differentiates an eager tensor, not {y!r}")
-        single = isinstance(xs, Tensor)
-        grads = y.graph.gradients(y, [xs] if single else xs, self.ops)
-        return grads[0] if single else grads
+        xs = list(flatten(sources))
+        live, steps = set(xs), []
+        for op, output in self.record:
+            if not live.isdisjoint(op.inputs):
+                live.add(output)
+                steps.append((op, output))
+
+        graph = y.graph
+        partials = {y: [graph.broadcast_to(1.0, y)]} if y in live else {}
+        grads = {}
+        for op, output in reversed(steps):
+            parts = partials.pop(output, None)
+            if parts is None:
+                continue
+            grads[output] = grad = reduce(graph.add, parts)
+            with LENDING:
+                op.output = output
+                input_grads = op.gradient(grad)
+                del op.output
+            for x, x_grad in zip(op.inputs, input_grads):
+                if x_grad is not None and x in live:
+                    partials.setdefault(x, []).append(x_grad)
+        for x, parts in partials.items():
+            grads[x] = reduce(graph.add, parts)
+        return rebuild(sources, iter([grads.get(x) for x in xs]))
+
+
+# The lock makes lending safe when two threads differentiate the same op
+# at once, with one tape shared between them: neither takes the output
+# back while the other's rule is reading it.
+LENDING = threading.Lock()
 
 
 # ## XOR, eagerly
@@ -193,14 +349,19 @@ def train(epochs=10_000):
 #
 # A graph is a program you can look at before running it. The session
 # plans each run once and then only computes, and only what the fetches
-# need. Eager mode builds every op again at every step, and computes even
-# the gradients nobody asked for (`dot`'s rule returns one for `X` too,
-# which a plan would leave out), and pays for it: this XOR step takes
-# about five times as long eagerly as in graph mode
-# (`python benchmarks/xor.py`). A whole graph can be handed to a compiler,
-# as TensorFlow's XLA and JAX's `jit` do, to fuse its ops into fewer,
-# faster ones. And a graph can be
-# differentiated before it ever runs, for values it has not seen yet:
+# need. Eager mode builds every op again at every step, 31 of them for
+# this XOR step, and computes even the gradients nobody asked for (`dot`'s
+# rule returns one for `X` too, which a plan would leave out). It pays for
+# it. In `python benchmarks/xor.py`, with everything left out that this
+# page leaves out, the eager step takes about 2.5 times as long as the
+# walked `Session`'s step and about 9 times as long as the
+# `CompiledSession`'s (104, 41 and 12 µs in one run on the project's
+# machine), and about 6 times as long as the same step written by hand in
+# NumPy, where PyTorch's eager step takes about 3.8 times; built the
+# graph way, it took 12.8 times. A whole graph can be handed to a
+# compiler, as TensorFlow's XLA and JAX's `jit` do, to fuse its ops into
+# fewer, faster ones. And a graph can be differentiated before it ever
+# runs, for values it has not seen yet:
 #
 #     graph = Graph()
 #     x = graph.tensor()    # no value yet

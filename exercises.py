@@ -11,9 +11,8 @@
 # `tests/test_exercises.py`, checked the way the engine itself is checked:
 # gradients against finite differences, training against main.py's known
 # numbers or against the same arithmetic written out in NumPy. Try each
-# one before you look; then run
-#
-#     python -m pytest tests/test_exercises.py
+# one before you look. The same tests check your own solutions too: see
+# the last section, "Checking your solutions".
 #
 # To check a gradient of your own, use the tests' helper,
 # `check_gradients(build, *values)` from tests/helpers.py: it builds
@@ -130,6 +129,54 @@
 # about a hundred times more than `gradients` by ten levels, and over a
 # million times more by thirty.
 #
+# ## Checking your solutions
+#
+# The tests in tests/test_exercises.py reach each exercise's solution
+# through its functions, by name. Write yours with the same names, the
+# same arguments and the same results, in a file of your own, say
+# `mine.py`:
+#
+# - exercise 0: `Node`, `evaluate(node)` and `gradients(y, xs)`, your
+#   scalar engine;
+# - exercise 1: `model_with_biases(graph, w0, b0, w1, b1)`, the loss,
+#   built in `graph` from those four tensors;
+# - exercise 2: `tanh(x)`, the output tensor of your tanh op applied to
+#   `x`;
+# - exercise 3: `model_with_rate()`, returning `(loss, update, rate, (w0,
+#   w1))`: main.py's model with the rate a placeholder;
+# - exercise 4: `model_on_placeholders(w0, w1)`, returning `(inputs,
+#   targets, loss, update, (w0, w1))`, from the starting weights' values;
+# - exercise 5: `model_with_momentum(momentum)`, returning `(loss, update,
+#   weights, velocities)`, the last two lists of two variables, at a rate
+#   of 0.5;
+# - exercise 6: `hessian_vector_product(y, x, v)`, the tensor `H v`;
+# - exercise 7: `naive_gradients(y, x)`, the tensor of dy/dx, by the
+#   naive queue.
+#
+# Then run
+#
+#     python exercises.py mine.py
+#
+# and the tests call your functions in place of the project's. An exercise
+# your file lacks a function for is skipped, so you can check them one at a
+# time; further arguments go to pytest (`-k exercise_2` runs one
+# exercise's tests). `python exercises.py` alone checks the project's
+# solutions. The file's path reaches the tests in the environment
+# variable `SOLUTIONS`.
+import os
+import sys
+from pathlib import Path
+
+if __name__ == "__main__":
+    import pytest
+
+    args = sys.argv[1:]
+    if args and args[0].endswith(".py"):
+        os.environ["SOLUTIONS"] = str(Path(args.pop(0)).resolve())
+    tests = Path(__file__).resolve().parent / "tests" / "test_exercises.py"
+    sys.exit(pytest.main([str(tests), *args]))
+
+
 # ## Further reading
 #
 # - Christopher Olah, ["Calculus on Computational Graphs:

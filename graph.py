@@ -18,6 +18,7 @@ import numpy as np
 import control_flow
 import nn_ops
 import ops
+from session import flatten
 from tensor import Tensor, frozen
 
 
@@ -119,13 +120,10 @@ class Graph:
     while_loop = control_flow.while_loop
 
     # `group` bundles tensors into one, so that one fetch runs them all. It
-    # takes a list of tensors, or one tensor alone, as TensorFlow's does;
-    # `gradients` takes its `xs` the same way.
+    # takes a tensor, or any nesting of lists, tuples and dicts of them, as
+    # a fetch is taken (session.py's `flatten`), and so does `gradients`.
     def group(self, inputs):
-        return self.op(ops.GroupOp, *self.as_list(inputs))
-
-    def as_list(self, tensors):
-        return [tensors] if isinstance(tensors, Tensor) else list(tensors)
+        return self.op(ops.GroupOp, *flatten(inputs))
 
     # ## Gradients
     #
@@ -232,11 +230,11 @@ class Graph:
     # is **Kahn's algorithm** for finding one.
     #
     # `ops`, if given, is the set of ops the walk may pass through; any
-    # other op's output counts as a constant. A `GradientTape` (eager.py)
-    # passes the ops it recorded.
+    # other op's output counts as a constant. A branch or a loop body
+    # (control_flow.py) passes its own ops.
     def gradients(self, y, xs, ops=None):
         y = self.convert(y)
-        xs = [self.convert(x) for x in self.as_list(xs)]
+        xs = [self.convert(x) for x in flatten(xs)]
         walked = lambda t: t.op is not None and (ops is None or t.op in ops)
 
         # First, walk back from `y`, recording every use of every tensor as

@@ -17,16 +17,18 @@ code, plus:
 
 Every output is a pure function of the sources, byte for byte: the tests
 render the pages into a scratch folder and compare them with docs/.
+
+What it needs beyond requirements.txt is in requirements-docs.txt, and
+Graphviz's dot program for the pictures; without them it says in one line
+what to install, and exits with status 1.
 """
 
 import argparse
+import importlib
 import re
 import shutil
+import sys
 from pathlib import Path
-
-import pycco.main
-import pycco_resources
-from latex2mathml.converter import convert
 
 ROOT = Path(__file__).resolve().parent
 
@@ -41,9 +43,33 @@ READING_ORDER = [name for names in PARTS.values() for name in names]
 
 STYLE = ROOT / "style.css"
 
+# The Python packages each part needs, all from requirements-docs.txt.
+PAGES_NEED = ["pycco", "pygments", "markdown", "latex2mathml"]
+PICTURES_NEED = ["graphviz", "matplotlib"]
+NO_DOT = ("Graphviz is not installed, and its dot program draws the pictures: "
+          "apt-get install graphviz, or brew install graphviz; "
+          "`python make_docs.py --pages-only` renders the pages without the pictures")
+
+
+def missing(pictures):
+    """One line saying what is missing to install, or None if nothing is."""
+    for name in PAGES_NEED + (PICTURES_NEED if pictures else []):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            return f"{name} is not installed: pip install -r requirements-docs.txt"
+    if pictures and shutil.which("dot") is None:
+        return NO_DOT
+    return None
+
 
 def render_pages(folder):
     """Write every page of READING_ORDER, pycco.css and index.html to folder."""
+    # The docs packages are imported where they are used, so that the
+    # tests can read READING_ORDER without them, and `missing` can say
+    # what to install before anything fails.
+    import pycco_resources
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name in READING_ORDER:
@@ -71,6 +97,9 @@ FORMULA = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$", re.S)
 
 def render_page(name, folder):
     """One page's HTML: Pycco's, with the navigation, formulas and viewport."""
+    import pycco.main
+    from latex2mathml.converter import convert
+
     source = str(ROOT / f"{name}.py")
     code = Path(source).read_text(encoding="utf-8")
     language = pycco.main.get_language(source, code)
@@ -122,6 +151,8 @@ def main(argv=None):
     parser.add_argument("--pages-only", action="store_true",
                         help="render the pages without redrawing the pictures")
     args = parser.parse_args(argv)
+    if problem := missing(pictures=not args.pages_only):
+        sys.exit(problem)
     if not args.pages_only:
         draw_pictures(args.folder)
     render_pages(args.folder)

@@ -171,9 +171,10 @@ class LogSoftmaxOp(SoftmaxOp):
 # `log(softmax(z))` gives $-\infty$ or NaN (the digits chapter draws the
 # difference). It gives one loss per row, which a `mean` then averages.
 class SoftmaxCrossEntropyWithLogitsOp(BaseOp):
-    # A placeholder's shape is checked only now, at run time.
+    # A placeholder's shape is checked only now, at run time, by the
+    # same rule as `infer_shape` below.
     def compute(self, sess, labels, logits):
-        if np.shape(labels) != np.shape(logits):
+        if np.shape(labels) != np.shape(logits) or not np.shape(logits):
             raise ValueError("labels and logits must have the same shape")
         return -(labels * log_softmax(logits)).sum(-1)
 

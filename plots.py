@@ -114,9 +114,10 @@ def plot_output(weights0, weights1, size=101):
 # SVG, made reproducible: matplotlib's defaults (whatever the local
 # matplotlibrc says), a fixed salt for the ids it gives to shapes (by
 # default they are random) and no date in the metadata. The same run then
-# gives the same file, byte for byte.
-def save(folder):
-    losses, (weights0, weights1), _ = training_run()
+# gives the same file, byte for byte. `run` is a `training_run()` made
+# before, or None to make one.
+def save(folder, run=None):
+    losses, (weights0, weights1), _ = run or training_run()
     with matplotlib.rc_context():
         matplotlib.rcdefaults()
         matplotlib.rcParams["svg.hashsalt"] = "differentiation"

@@ -10,6 +10,7 @@
 # TensorFlow is optional: `pip install -r requirements-tf.txt`, then
 # `python tf_digits.py`.
 import os
+import sys
 import time
 
 from digits import (
@@ -97,10 +98,11 @@ def train(epochs=EPOCHS, bar=True):
     return Run(data, model, sess, *fit(sess, model, data, order, bar))
 
 
-# Without TensorFlow there is nothing to train: say how to get it and stop.
+# Without TensorFlow there is nothing to train: say how to get it, and
+# exit with status 1, so that a script or CI running this one sees it fail.
 if __name__ == "__main__":
     if tf is None:
-        print("TensorFlow is not installed: pip install -r requirements-tf.txt")
+        sys.exit("TensorFlow is not installed: pip install -r requirements-tf.txt")
     else:
         start = time.perf_counter()
         run = train()

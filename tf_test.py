@@ -16,6 +16,7 @@
 # the training loop are main.py's own, so both programs start from exactly
 # the same point and report in exactly the same way.
 import os
+import sys
 
 from main import X, fit, initial_weights, y
 
@@ -114,10 +115,11 @@ def train(epochs=10_000):
         fit(sess, loss, update, output, epochs)
 
 
-# Without TensorFlow there is nothing to train: say how to get it and stop.
+# Without TensorFlow there is nothing to train: say how to get it, and
+# exit with status 1, so that a script or CI running this one sees it fail.
 if __name__ == "__main__":
     if tf is None:
-        print("TensorFlow is not installed: pip install -r requirements-tf.txt")
+        sys.exit("TensorFlow is not installed: pip install -r requirements-tf.txt")
     else:
         train()
 

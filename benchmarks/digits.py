@@ -47,11 +47,11 @@ from session import Session  # noqa: E402
 SIZES = [32, 256]
 
 
-# Ours, compiled (the default: the session compiles the plan during the
-# warm-up) and walked (`compile=False`).
-def ours(images, labels, compile=True):
+# Ours, walked (session.py's `Session`) and compiled (compiler.py's
+# `CompiledSession`, which compiles the plan during the warm-up).
+def ours(session_class, images, labels):
     model = digits.build_model(digits.initial_weights())
-    sess = (CompiledSession if compile else Session)(model.loss.graph)
+    sess = session_class(model.loss.graph)
     fetches = [model.train, model.loss]
     feed = {model.images: images, model.labels: labels}
     return lambda: sess.run(fetches, feed)[1]
@@ -95,7 +95,7 @@ def numpy_by_hand(images, labels):
 
 
 def tensorflow(images, labels):
-    import tensorflow as tf  # skip quietly without it
+    import tensorflow as tf  # without it, the row is skipped
 
     import tf_digits
 
@@ -159,10 +159,22 @@ def jax_jit(images, labels):
     return step
 
 
+# Where each peer framework comes from. A contender whose framework is
+# missing is reported as skipped, with what to install, not left out quietly.
+INSTALL = {"torch": "requirements-peers.txt", "jax": "requirements-peers.txt",
+           "tensorflow": "requirements-tf.txt"}
+
+
+def skipped(name, error):
+    module = error.name or str(error)
+    print(f"skipped {name}: {module} not installed "
+          f"(pip install -r {INSTALL.get(module, 'requirements.txt')})")
+
+
 CONTENDERS = {
-    "ours, compiled": ours,
+    "ours, compiled": partial(ours, CompiledSession),
     "ours, make_callable": ours_callable,
-    "ours, walked": partial(ours, compile=False),
+    "ours, walked": partial(ours, Session),
     "numpy by hand": numpy_by_hand,
     "tensorflow compat.v1": tensorflow,
     "pytorch eager": pytorch,
@@ -186,7 +198,9 @@ def main():
         for name, make in CONTENDERS.items():
             try:
                 step = make(images, labels)
-            except ImportError:
+            except ImportError as error:
+                if size == SIZES[0]:
+                    skipped(name, error)
                 continue
             # Every contender must be computing the same thing: the same
             # first loss, and the same second (after one update).

@@ -13,11 +13,11 @@ Two shapes of graph, each grown from 10 to 100,000 forward ops:
 For each graph we time building it, `graph.gradients(t, [x])`, the first
 `sess.run([t, grad])` (which plans the run: the session caches a plan per
 combination of fetches and feeds) and a later run (the median of a few),
-and divide each by the number of ops involved. A session compiles a plan
-only after many runs (compiler.py), so these runs walk the plan, as a
-graph run a few times should. A second session is then made to compile
-the same plan at once: the "compile" column is the run that compiles
-(less a compiled run), and "compiled run" the median of a few runs after. Linear growth shows as a
+and divide each by the number of ops involved. These runs walk the plan
+(session.py's `Session`). A `CompiledSession` (compiler.py) is then made
+to compile the same plan at once: the "compile" column is the run that
+compiles (less a compiled run), and "compiled run" the median of a few
+runs after. Linear growth shows as a
 flat column of µs per op. `graph.count` counts the tensors a graph has
 made, so its growth during `gradients` is what the backward pass added.
 
@@ -52,6 +52,11 @@ from graph import Graph  # noqa: E402
 from session import Session  # noqa: E402
 
 SIZES = [10, 100, 1_000, 10_000, 100_000]
+# The main table's columns, as the README's table names them (a test checks
+# that the two agree).
+COLUMNS = ["graph", "forward ops", "tensors `gradients` adds", "build µs/op",
+           "`gradients` µs/op", "first run µs/op", "later run µs/op", "compile µs/op",
+           "compiled run µs/op"]
 
 
 # Each builder takes a graph, its input `x` and a number of forward ops,
@@ -172,24 +177,16 @@ def main():
     collector = "off" if args.no_gc else "on"
     print(f"Python {sys.version.split()[0]}, recursion limit {sys.getrecursionlimit()}, "
           f"cyclic gc {collector}. Medians of {args.rounds} measurements per size")
-    print(f"({args.rounds * 5} below 10,000 ops). Times in ms; µs/op divides build and "
-          "gradients by")
-    print("the forward ops, and a run by the ops it computes (forward and backward).\n")
-    print("| graph | forward ops | tensors added by gradients | ops run | build ms "
-          "| gradients ms | first run ms | later run ms | build µs/op | gradients µs/op "
-          "| first run µs/op | later run µs/op | compile µs/op | compiled run µs/op |")
-    print("| --- |" + " ---: |" * 13)
+    print(f"({args.rounds * 5} below 10,000 ops). µs/op divides build and gradients by "
+          "the")
+    print("forward ops, and a run by the ops it computes (forward and backward).\n")
+    print("| " + " | ".join(COLUMNS) + " |")
+    print("| --- |" + " ---: |" * (len(COLUMNS) - 1))
     for name in GRAPHS:
         for n in sizes:
-            rows = results[name, n]
-
-            def med(key, rows=rows):
-                return statistics.median(r[key] for r in rows)
-
+            rows, med = median_of(results[name, n])
             fwd, run_ops = rows[0]["forward ops"], rows[0]["ops run"]
-            print(f"| {name} | {fwd:,} | {rows[0]['added']:,} | {run_ops:,} "
-                  f"| {med('build') * 1e3:.2f} | {med('gradients') * 1e3:.2f} "
-                  f"| {med('first run') * 1e3:.2f} | {med('later run') * 1e3:.2f} "
+            print(f"| {name} | {fwd:,} | {rows[0]['added']:,} "
                   f"| {med('build') / fwd * 1e6:.2f} "
                   f"| {med('gradients') / fwd * 1e6:.2f} "
                   f"| {med('first run') / run_ops * 1e6:.2f} "
@@ -197,6 +194,20 @@ def main():
                   f"| {med('compile') / run_ops * 1e6:.2f} "
                   f"| {med('compiled run') / run_ops * 1e6:.2f} |")
 
+    print("\nThe same medians in ms, whole, with the ops a run computes.\n")
+    print("| graph | forward ops | ops run | build ms | gradients ms | first run ms "
+          "| later run ms |")
+    print("| --- |" + " ---: |" * 6)
+    for name in GRAPHS:
+        for n in sizes:
+            rows, med = median_of(results[name, n])
+            print(f"| {name} | {rows[0]['forward ops']:,} | {rows[0]['ops run']:,} "
+                  f"| {med('build') * 1e3:.2f} | {med('gradients') * 1e3:.2f} "
+                  f"| {med('first run') * 1e3:.2f} | {med('later run') * 1e3:.2f} |")
+
+
+def median_of(rows):
+    return rows, lambda key: statistics.median(r[key] for r in rows)
 
 if __name__ == "__main__":
     main()

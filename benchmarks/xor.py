@@ -36,11 +36,12 @@ from main import X, build_model, initial_weights, y  # noqa: E402
 from session import Session  # noqa: E402
 
 
-# Ours, compiled (the default: the session compiles the plan after its
-# first few runs, during the warm-up) and walked (`compile=False`).
-def ours(compile=True):
+# Ours, walked (session.py's `Session`, as main.py runs it) and compiled
+# (compiler.py's `CompiledSession`, which compiles the plan after its first
+# few runs, during the warm-up).
+def ours(session_class):
     loss, update, _ = build_model(*initial_weights())
-    sess = (CompiledSession if compile else Session)(loss.graph)
+    sess = session_class(loss.graph)
     return lambda: sess.run([update, loss])[1]
 
 
@@ -114,7 +115,7 @@ def numpy_lean():
 
 
 def tensorflow():
-    import tensorflow as tf  # noqa: F401  (skip quietly without it)
+    import tensorflow as tf  # noqa: F401  (without it, the row is skipped)
 
     import tf_test
 
@@ -129,7 +130,7 @@ def tensorflow_eager():
 
     tf = tf_test.tf
     if tf is None:
-        raise ImportError("tensorflow")
+        raise ImportError("tensorflow is not installed", name="tensorflow")
     inputs, targets = tf.constant(X), tf.constant(y.T)
     w0, w1 = (tf.Variable(w) for w in initial_weights())
 
@@ -191,10 +192,22 @@ def jax_jit():
     return step
 
 
+# Where each peer framework comes from. A contender whose framework is
+# missing is reported as skipped, with what to install, not left out quietly.
+INSTALL = {"torch": "requirements-peers.txt", "jax": "requirements-peers.txt",
+           "tensorflow": "requirements-tf.txt"}
+
+
+def skipped(name, error):
+    module = error.name or str(error)
+    print(f"skipped {name}: {module} not installed "
+          f"(pip install -r {INSTALL.get(module, 'requirements.txt')})")
+
+
 CONTENDERS = {
-    "ours, compiled": ours,
+    "ours, compiled": partial(ours, CompiledSession),
     "ours, make_callable": ours_callable,
-    "ours, walked": partial(ours, compile=False),
+    "ours, walked": partial(ours, Session),
     "ours eager": ours_eager,
     "numpy by hand": numpy_by_hand,
     "numpy lean": numpy_lean,
@@ -215,7 +228,8 @@ def main():
     for name, make in CONTENDERS.items():
         try:
             steps[name] = make()
-        except ImportError:
+        except ImportError as error:
+            skipped(name, error)
             continue
         # Every contender must be computing the same thing: the first loss
         # of this model is 0.400740028636.

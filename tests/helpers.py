@@ -13,7 +13,12 @@ test; a tolerance of 1e-6 leaves a wide margin and still catches any wrong
 rule (a wrong rule is off by something of order 1, not 1e-6).
 """
 
+import importlib
+import os
+import shutil
+
 import numpy as np
+import pytest
 
 from graph import Graph
 from session import Session
@@ -146,3 +151,31 @@ def walk(tensors):
 def kinds_behind(*tensors):
     """The kinds of every op the tensors depend on, one entry per op."""
     return [t.op.kind for t in walk(tensors) if t.op is not None]
+
+
+# Optional parts. requirements.txt installs what the tutorial and most tests
+# need; the pictures, the docs and the TensorFlow comparison need more, each
+# from its own requirements file. A test that needs a missing part is skipped
+# with one line that says what to install, except in CI (CI=true in the
+# environment), which installs every part: there a missing one fails.
+def missing(reason):
+    if os.environ.get("CI", "").lower() in ("1", "true"):
+        pytest.fail(f"CI must have every part: {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def need(module, file):
+    """Import and return `module`, which `pip install -r file` installs;
+    without it, skip (or in CI fail) the test, or the whole test module when
+    called at its top."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        missing(f"{module} is not installed: pip install -r {file}")
+
+
+def need_dot():
+    """Graphviz's dot program, which pip cannot install."""
+    if shutil.which("dot") is None:
+        missing("Graphviz's dot program is not installed: "
+                "apt-get install graphviz, or brew install graphviz")

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import need
 from sklearn.metrics import confusion_matrix
 
-import digits
-import digits_pictures as pictures
+need("matplotlib", "requirements-docs.txt")
+
+import digits  # noqa: E402
+import digits_pictures as pictures  # noqa: E402  (imports matplotlib: after the check)
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["digits_samples", "digits_curves", "digits_confusion", "digits_mistakes",
@@ -170,6 +173,7 @@ def test_the_page_shows_every_picture():
 
 
 def test_draws_the_loss_before_and_after_gradients():
+    need("graphviz", "requirements-docs.txt")
     import draw
 
     drawn = draw.digits_loss_pictures()

@@ -1,15 +1,19 @@
 """The rendered tutorial in docs/: fresh, linked, and in reading order."""
 
 import filecmp
+import functools
 import re
 import subprocess
 import sys
 from html.parser import HTMLParser
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from helpers import missing, need
+from packaging.requirements import Requirement
 
-from make_docs import READING_ORDER
+from make_docs import PAGES_NEED, READING_ORDER
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -33,6 +37,8 @@ class Links(HTMLParser):
                 self.anchors.add(attrs[key])
 
 
+# Each page is parsed once, however many links point into it.
+@functools.cache
 def parse(page):
     links = Links()
     links.feed(page.read_text(encoding="utf-8"))
@@ -53,7 +59,36 @@ def test_the_reading_order_is_every_rendered_module():
     assert rendered == set(READING_ORDER)
 
 
+# The committed pages are byte-identical to a fresh render only with the
+# pygments and markdown that rendered them: their ranges in
+# requirements-docs.txt. Outside them a difference says nothing about docs/.
+def check_the_renderers_are_the_committed_pages_ones():
+    lines = (ROOT / "requirements-docs.txt").read_text(encoding="utf-8").splitlines()
+    pinned = [Requirement(line) for line in lines if line.startswith(("pygments", "markdown"))]
+    assert sorted(r.name for r in pinned) == ["markdown", "pygments"]
+    for requirement in pinned:
+        installed = version(requirement.name)
+        if installed not in requirement.specifier:
+            missing(f"docs/ was rendered with {requirement}, not {installed}, which "
+                    f"renders it differently: pip install -r requirements-docs.txt")
+
+
+def test_another_pygments_is_named_rather_than_called_stale(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setitem(globals(), "version",
+                        lambda name: "2.19.1" if name == "pygments" else version(name))
+    with pytest.raises(pytest.skip.Exception,
+                       match=r"rendered with pygments<2.21,>=2.20, not 2.19.1"):
+        check_the_renderers_are_the_committed_pages_ones()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="not 2.19.1"):
+        check_the_renderers_are_the_committed_pages_ones()
+
+
 def test_committed_docs_equal_a_fresh_render(tmp_path):
+    for module in PAGES_NEED:
+        need(module, "requirements-docs.txt")
+    check_the_renderers_are_the_committed_pages_ones()
     render(tmp_path, "--pages-only")
     rendered = sorted(p.name for p in tmp_path.iterdir())
     assert rendered == sorted([f"{name}.html" for name in READING_ORDER]
@@ -81,17 +116,20 @@ def test_our_stylesheet_comes_after_pycco_s():
 
 # The plots are drawn by matplotlib from a training run; with the version
 # that drew them, a fresh drawing is the same file byte for byte.
-@pytest.mark.parametrize("name", ["xor_loss", "xor_output"])
-def test_the_committed_plots_are_fresh(tmp_path, name):
-    matplotlib = pytest.importorskip("matplotlib")
-    plots = pytest.importorskip("plots")
-    committed = (DOCS / f"{name}.svg").read_bytes()
-    drawn_by = re.search(rb"Matplotlib v(\S+),", committed)[1].decode()
-    if drawn_by != matplotlib.__version__:
-        pytest.skip(f"docs/{name}.svg was drawn by matplotlib {drawn_by}")
+def test_the_committed_plots_are_fresh(tmp_path):
+    matplotlib = need("matplotlib", "requirements-docs.txt")
+    import plots
+
+    committed = {name: (DOCS / f"{name}.svg").read_bytes()
+                 for name in ["xor_loss", "xor_output"]}
+    for name, svg in committed.items():
+        drawn_by = re.search(rb"Matplotlib v(\S+),", svg)[1].decode()
+        if drawn_by != matplotlib.__version__:
+            pytest.skip(f"docs/{name}.svg was drawn by matplotlib {drawn_by}")
     plots.save(tmp_path)
-    assert (tmp_path / f"{name}.svg").read_bytes() == committed, \
-        f"docs/{name}.svg is stale: run `python make_docs.py` and commit it"
+    for name, svg in committed.items():
+        assert (tmp_path / f"{name}.svg").read_bytes() == svg, \
+            f"docs/{name}.svg is stale: run `python make_docs.py` and commit it"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=READING_ORDER)

@@ -3,36 +3,31 @@ the SVG pictures Graphviz renders from it.
 
 The DOT tests need only the `graphviz` Python package, which writes DOT by
 itself; the rendering tests also need Graphviz's `dot` program. Without
-them the tests skip, except under CI (CI=true in the environment), which
-installs both and must really run them."""
+them the tests skip (helpers.need), except under CI, which installs both
+and must really run them."""
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import need, need_dot
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true")
-try:
-    import graphviz
-except ImportError:
-    if IN_CI:
-        pytest.fail("CI must run the picture tests: pip install -r requirements.txt",
-                    pytrace=False)
-    pytest.skip("the graphviz package is not installed", allow_module_level=True)
-if IN_CI and shutil.which("dot") is None:
-    pytest.fail("CI must render the pictures: apt-get install graphviz", pytrace=False)
+graphviz = need("graphviz", "requirements-docs.txt")
 
-import draw  # noqa: E402  (draw imports graphviz: only after the checks)
+import draw  # noqa: E402  (draw imports graphviz: only after the check)
 from graph import Graph  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PICTURES = ["xor_forward", "xor_backward", "example_gradient", "digits_loss_forward",
             "digits_loss_backward"]
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
-                               reason="Graphviz's dot program is not installed")
+
+
+# The tests that render SVG need Graphviz's dot program too.
+@pytest.fixture
+def dot():
+    need_dot()
+
 
 FORWARD, GRADIENT, UPDATE = "#d6e6f5", "#fdd9b5", "#e2daf0"
 
@@ -168,7 +163,7 @@ def test_a_deep_graph_draws():
     assert len(nodes) == 5_001 and len(edges) == 5_000
 
 
-@needs_dot
+@pytest.mark.usefixtures("dot")
 def test_rendering_gives_the_same_svg_every_time():
     svg = product_with_update().pipe(format="svg").decode()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
@@ -186,7 +181,7 @@ def test_rendering_gives_the_same_svg_every_time():
 GEOMETRY = re.compile(r'\b(points|x|y|cx|cy|rx|ry|width|height|viewBox|transform|d)="[^"]*"')
 
 
-@needs_dot
+@pytest.mark.usefixtures("dot")
 @pytest.mark.parametrize("name", PICTURES)
 def test_the_committed_pictures_are_fresh(tmp_path, name):
     committed = (DOCS / f"{name}.svg").read_text()

@@ -6,6 +6,12 @@ give the same numbers (we allow rtol 1e-14, a few units of rounding). They are
 also checked against finite differences, which trust none of our rules.
 """
 
+import collections
+import gc
+import re
+import sys
+import threading
+
 import numpy as np
 import pytest
 from helpers import ATOL, RTOL, SHAPE_IDS, SHAPE_PAIRS, numeric_gradient
@@ -120,6 +126,7 @@ def test_values_are_computed_when_built():
     a = graph.tensor(np.array([1.0, 2.0]))
     b = a * 3 + 1
     assert isinstance(b, EagerTensor)
+    assert (b.op.kind, b.initial_value, b.shape, b.constant) == ("add", None, (2,), False)
     np.testing.assert_array_equal(b.numpy(), [4.0, 7.0])
     # numpy() gives a copy: changing it changes nothing in the graph.
     b.numpy()[0] = 100.0
@@ -289,8 +296,260 @@ def test_python_eager_py_prints_main_py_numbers():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    runs = [subprocess.run([sys.executable, name], cwd=root, capture_output=True,
-                           text=True, check=True).stdout
-            for name in ("eager.py", "main.py")]
+    # The two scripts run side by side, each on a core of its own.
+    processes = [subprocess.Popen([sys.executable, name], cwd=root, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                 for name in ("eager.py", "main.py")]
+    runs = [process.communicate(timeout=300)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0]
     assert "loss in the first epoch: 0.400740028636" in runs[0]
     assert runs[0] == runs[1]
+
+
+# ## Tapes and threads (issue 17, item 8)
+#
+# TensorFlow keeps the tapes that are recording per thread: an op records
+# on the tapes its own thread opened, and on no other thread's. Here four
+# threads each train a tiny cube under tapes of their own, switching
+# every microsecond; each tape must hold exactly its two ops, and every
+# gradient must be 3x² for its own x.
+@pytest.fixture
+def frequent_switches():
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)
+
+
+def test_threads_record_on_their_own_tapes(frequent_switches):
+    graph = EagerGraph()
+    wrong = []
+
+    def work(value):
+        try:
+            x = graph.tensor(value)
+            for _ in range(300):
+                with GradientTape() as tape:
+                    y = x * x * x
+                dy = tape.gradient(y, x)
+                if len(tape.record) != 2 or dy is None or dy.numpy() != 3 * value**2:
+                    wrong.append((value, len(tape.record), dy and dy.numpy()))
+                graph.assign(x, x * 1.0)
+        except Exception as error:  # a thread's exception would be lost
+            wrong.append(error)
+
+    threads = [threading.Thread(target=work, args=(v,)) for v in (2.0, 3.0, 5.0, 7.0)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
+
+
+# Whole XOR steps on several threads, each on its own copy of the weights
+# in one shared graph: every thread's losses equal main.py's, to the bit.
+def test_xor_steps_on_several_threads_equal_main_py(frequent_switches):
+    loss, update, _ = main.build_model(*main.initial_weights())
+    sess = Session(loss.graph)
+    expected = [sess.run([update, loss])[1] for _ in range(40)]
+    graph = EagerGraph()
+    results = {}
+    # (The weights are drawn here, once: NumPy's global random state is
+    # not for threads to seed at once.)
+    values = (main.X, main.y, *main.initial_weights())
+
+    def work(name):
+        tensors = [graph.tensor(v) for v in values]
+        try:
+            results[name] = [step(graph, *tensors).numpy() for _ in range(40)]
+        except Exception as error:
+            results[name] = error
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {i: expected for i in range(4)}
+
+
+# ## Entering a tape again (item 9)
+#
+# A tape entered twice goes on recording where it left off, as
+# TensorFlow's does: the two blocks are one computation. Here y = x³ and
+# z = y + y = 2x³, so ∂z/∂x = 6x² = 24 at x = 2.
+def test_a_tape_entered_again_keeps_what_it_recorded():
+    graph = EagerGraph()
+    x = graph.tensor(2.0)
+    tape = GradientTape()
+    with tape:
+        y = x * x * x
+    with tape:
+        z = y + y
+    assert tape.gradient(z, x).numpy() == 24.0
+    assert tape.gradient(y, x).numpy() == 12.0
+    # A tape that is recording cannot be entered again before it closes.
+    with tape:
+        with pytest.raises(ValueError, match="already recording"):
+            with tape:
+                pass
+        w = z * x
+    assert tape.gradient(w, x).numpy() == 4 * 2 * 2.0**3
+
+
+# ## Structures of sources (item 10)
+#
+# `tape.gradient(y, sources)` answers in the shape of `sources`, as
+# TensorFlow's does: a tensor for a tensor, a list for a list, a tuple
+# for a tuple, a dict (of the same type) for a dict, a namedtuple for a
+# namedtuple, nested as deep as the sources are. Here y = w·b + b², so
+# ∂y/∂w = b = 3 and ∂y/∂b = w + 2b = 8.
+Pair = collections.namedtuple("Pair", "first second")
+
+
+def value(structure):
+    """The structure with each tensor replaced by its value."""
+    if isinstance(structure, dict):
+        return {k: value(v) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(value(v) for v in structure)
+    return structure.numpy()
+
+
+def test_tape_gradients_take_the_structure_of_the_sources():
+    graph = EagerGraph()
+    w, b = graph.tensor(2.0), graph.tensor(3.0)
+    with GradientTape() as tape:
+        y = w * b + b * b
+    assert value(tape.gradient(y, w)) == 3.0
+    assert value(tape.gradient(y, [w, b])) == [3.0, 8.0]
+    assert value(tape.gradient(y, (w, b))) == (3.0, 8.0)
+    assert value(tape.gradient(y, {"w": w, "b": b})) == {"w": 3.0, "b": 8.0}
+    nested = tape.gradient(y, {"layer": (w, [b]), "again": [w]})
+    assert value(nested) == {"layer": (3.0, [8.0]), "again": [3.0]}
+    pair = tape.gradient(y, Pair(w, b))
+    assert type(pair) is Pair and (pair.first.numpy(), pair.second.numpy()) == (3.0, 8.0)
+    ordered = tape.gradient(y, collections.OrderedDict(b=b))
+    assert type(ordered) is collections.OrderedDict and ordered["b"].numpy() == 8.0
+
+
+# What is not a tensor nor a list, tuple or dict of them is refused with a
+# TypeError, rather than iterated: a dict's keys, or a string's letters,
+# would otherwise become constants, and their gradients None.
+@pytest.mark.parametrize("sources", ["w", ["w"], {"w"}, 2.0, [2.0], None])
+def test_tape_refuses_sources_that_are_not_tensors(sources):
+    graph = EagerGraph()
+    w = graph.tensor(2.0)
+    with GradientTape() as tape:
+        y = w * w
+    with pytest.raises(TypeError, match="a tensor, or a list, tuple or dict of tensors"):
+        tape.gradient(y, sources)
+
+
+# The same structures serve graph mode's `group`, which runs every tensor
+# in them, dict values included, as `tf.group` does; and `gradients`,
+# which lists one gradient per tensor, in the same order.
+def test_group_and_gradients_take_structures_and_refuse_the_rest():
+    graph = Graph()
+    v, w = graph.tensor(1.0), graph.tensor(10.0)
+    update = graph.group({"v": graph.assign(v, v + 1), "more": [graph.assign(w, w * 2)]})
+    sess = Session(graph)
+    sess.run(update)
+    assert sess.run([v, w]) == [2.0, 20.0]
+    y = v * w
+    assert sess.run(graph.gradients(y, {"v": v, "w": (w,)})) == [20.0, 2.0]
+    for wrong in ["v", {"v"}, [v, "w"], 2.0]:
+        with pytest.raises(TypeError, match="a tensor, or a list, tuple or dict of tensors"):
+            graph.group(wrong)
+        with pytest.raises(TypeError, match="a tensor, or a list, tuple or dict of tensors"):
+            graph.gradients(y, wrong)
+
+
+# ## What eager mode leaves out, and what it must not
+#
+# Eager ops form no reference cycles (an eager op keeps no link to its
+# output), so Python frees a step's ops and tensors as soon as the step
+# is done, and the garbage collector finds nothing to do.
+def test_eager_steps_leave_no_reference_cycles():
+    graph = EagerGraph()
+    tensors = [graph.tensor(v) for v in (main.X, main.y, *main.initial_weights())]
+    step(graph, *tensors)
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(20):
+            step(graph, *tensors)
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# Shape inference is left out, so `compute` must refuse whatever
+# `infer_shape` refuses, and the error must be graph mode's own.
+MISFITS = {
+    "add": lambda k, a: k.add(a, np.ones(4)),
+    "dot": lambda k, a: k.dot(a, a),
+    "sum": lambda k, a: k.sum(a, axis=2),
+    "duplicate axes": lambda k, a: k.mean(a, axis=(0, 0)),
+    "sum_to": lambda k, a: k.sum_to(a, np.ones(4)),
+    "broadcast_to": lambda k, a: k.broadcast_to(a, np.ones((2, 4))),
+    "assign": lambda k, a: k.assign(a, np.ones((3, 2))),
+    "softmax cross-entropy": lambda k, a: k.softmax_cross_entropy_with_logits(
+        labels=np.ones((2, 4)), logits=a),
+    "softmax cross-entropy of a scalar": lambda k, a: (
+        k.softmax_cross_entropy_with_logits(labels=1.0, logits=k.mean(a))),
+}
+
+
+@pytest.mark.parametrize("name", MISFITS)
+def test_eager_refuses_what_graph_mode_refuses_with_its_message(name):
+    def error(graph):
+        a = graph.tensor(np.ones((2, 3)))
+        with pytest.raises(ValueError, match="cannot build") as caught:
+            MISFITS[name](graph, a)
+        return re.sub(r"#\d+", "#", str(caught.value))
+
+    assert error(EagerGraph()) == error(Graph())
+
+
+def test_an_eager_graph_differentiates_only_with_a_tape():
+    graph = EagerGraph()
+    x = graph.tensor(3.0)
+    with pytest.raises(RuntimeError, match="GradientTape"):
+        graph.gradients(x * x, [x])
+
+
+# A number written into an expression becomes one constant, reused; zero
+# is the exception, as 0.0 and -0.0 are equal but divide differently.
+def test_a_number_is_one_constant_and_zero_keeps_its_sign():
+    graph = EagerGraph()
+    x = graph.tensor(np.array([1.0, -2.0]))
+    assert (x * 2).op.inputs[1] is (x * 2).op.inputs[1]
+    assert (x * 2).op.inputs[1] is not (x * 2.0).op.inputs[1]
+    with np.errstate(divide="ignore"):
+        negative, positive = (1 / (x * -0.0)).numpy(), (1 / (x * 0.0)).numpy()
+    np.testing.assert_array_equal(negative, [-np.inf, np.inf])
+    np.testing.assert_array_equal(positive, [np.inf, -np.inf])
+
+
+# Read backwards, the tape differentiates each op once: a chain of n links
+# y = (y + y) · 0.5, each using y twice, takes a number of gradient ops
+# that grows like n, not 2ⁿ. The chain is far deeper than Python's
+# recursion limit, and the gradient is exact: y = x, so ∂y/∂x = 1.
+def test_a_tape_differentiates_each_op_once_to_any_depth():
+    graph = EagerGraph()
+    x = graph.tensor(3.0)
+    counts = {}
+    for n in (10, 20, 3000):
+        with GradientTape() as outer:
+            with GradientTape() as tape:
+                y = x
+                for _ in range(n):
+                    y = (y + y) * 0.5
+            before = len(outer.record)
+            dy = tape.gradient(y, x)
+        counts[n] = len(outer.record) - before
+        assert y.numpy() == 3.0 and dy.numpy() == 1.0
+    assert counts[20] - counts[10] == (counts[3000] - counts[20]) / 298

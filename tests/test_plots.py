@@ -7,10 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import need
 
 import main
-import plots
 from session import Session
+
+need("matplotlib", "requirements-docs.txt")
+import plots  # noqa: E402  (plots imports matplotlib: only after the check)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,12 +73,14 @@ def test_the_run_trains_main_pys_model_from_its_weights():
     np.testing.assert_array_equal(output, sess.run(network))
 
 
-def test_saving_gives_reproducible_svgs(tmp_path):
+def test_saving_gives_reproducible_svgs(tmp_path, run):
+    # (main.py's training itself gives the same numbers every time:
+    # test_xor.py checks them.)
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
     second.mkdir()
-    plots.save(first)
-    plots.save(second)
+    plots.save(first, run)
+    plots.save(second, run)
     for name in ["xor_loss.svg", "xor_output.svg"]:
         svg = (first / name).read_bytes()
         assert svg.startswith(b"<?xml") and b"<svg" in svg

@@ -4,18 +4,17 @@ Everything runs in float64, where two correct implementations of these ops
 differ only by rounding (about 1e-15 relative). We allow rtol 1e-12: far above
 rounding, far below any real mistake in a derivative rule.
 
-TensorFlow is optional, so without it these tests are skipped, except under
-CI (CI=true in the environment), where a missing TensorFlow is an
-error: CI installs requirements-tf.txt and must really run them.
+TensorFlow is optional, so without it these tests are skipped (helpers.need),
+except under CI (CI=true in the environment), where a missing TensorFlow is
+an error: CI installs requirements-tf.txt and must really run them.
 Run with `-s` to see the largest differences measured.
 """
 
-import os
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from helpers import SHAPE_PAIRS
+from helpers import SHAPE_PAIRS, need
 
 import digits
 import eager
@@ -25,12 +24,8 @@ import tf_test
 from graph import Graph
 from session import Session
 
-INSTALL = "TensorFlow is not installed: pip install -r requirements-tf.txt"
-if tf_test.tf is None:
-    if os.environ.get("CI", "").lower() in ("1", "true"):
-        pytest.fail(f"CI must run the parity tests. {INSTALL}", pytrace=False)
-    pytest.skip(INSTALL, allow_module_level=True)
-tf = tf_test.tf
+# tf_test has imported TensorFlow, quietly, if it is there.
+tf = need("tensorflow", "requirements-tf.txt")
 
 RTOL = 1e-12
 # Matrix products and broadcast sums may add terms in another order, so an
