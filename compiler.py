@@ -17,50 +17,53 @@
 #         ...
 #     finally:
 #         lock.release()
-#     # broadcast_to_4: computed once,
-#     #   when compiling
-#     # spread_5: computed once, when compiling
 #     ...
-#     dot_9 = np_dot(variable_1, variable_0)
-#     sigmoid_10 = np_exp(np_negative(
+#     dot_6 = np_dot(variable_1, variable_0,
+#         BUFFER_1)
+#     sigmoid_7 = np_exp(np_negative(
 #         np_logaddexp(FLOAT64_0_0,
-#             np_negative(dot_9, BUFFER_1),
-#             BUFFER_1),
-#         BUFFER_1))
+#             np_negative(dot_6, BUFFER_2),
+#             BUFFER_2),
+#         BUFFER_2))
 #     ...
-#     sub_13 = np_subtract(transpose_8,
-#         sigmoid_12, BUFFER_3)
-#     mul_14 = np_multiply(FLOAT64_2, sub_13,
-#         BUFFER_4)
-#     square_15 = np_square(sub_13,
-#         BUFFER_5)
-#     total16 = square_15.sum(None,
-#         keepdims=False)
-#     mean_16 = total16 / (4 // total16.size)
+#     sub_10 = np_subtract(transpose_5,
+#         sigmoid_9, BUFFER_3)
+#     mul_11 = np_multiply(CONSTANT_12,
+#         sub_10, BUFFER_5)
+#     square_13 = np_square(sub_10,
+#         BUFFER_6)
+#     mul_14 = np_multiply(mul_11,
+#         SPREAD_15, BUFFER_3)
 #     ...
 #     sub_28 = variable_0 - dot_27
 #     assign_29 = sub_28
 #     ...
+#     total34 = np_add_reduce(square_13,
+#         None, FLOAT64, keepdims=False)
+#     n34 = 4 // 1 or np_nan
+#     mean_34 = (total34 / n34).astype(
+#         FLOAT64, copy=False)
 #     lock.acquire()
 #     try:
 #         state[VARIABLE_0] = assign_29
 #         ...
 #     finally:
 #         lock.release()
-#     return [None, mean_16]
+#     return [None, mean_34]
 #
 # Each line is an op's `compute` with its inputs' names put in:
-# `sigmoid_10` is `SigmoidOp`'s `np.exp(-np.logaddexp(0.0, -x))`, and
-# `mean_16` is `MeanOp`'s two lines, with its attributes (no `axis`) and
-# x's size, 4, written in.
-# Names in capitals were fixed when the function was compiled: tensors
-# (the state's keys), constants (`FLOAT64_2` is a float64 2), buffers;
-# `np_exp` is `np.exp`, looked up once. (`lock.acquire()` and a `try` do
-# what `with lock:` does, at half the cost.) To read the code a session
+# `sigmoid_7` is `SigmoidOp`'s `np.exp(-np.logaddexp(0.0, -x))`, and
+# `mean_34` is `MeanOp`'s three lines, with its attributes (no `axis`),
+# the sizes (4 and 1) and the dtype to keep written in. Names in capitals
+# were fixed when the function was compiled: tensors (the state's keys),
+# constants (`SPREAD_15`, mean's gradient, $1/4$ in each of four places,
+# computed once), buffers; `np_exp` is `np.exp`, looked up once.
+# (`lock.acquire()` and a `try` do what `with lock:` does, at half the
+# cost.) To read the code a session
 # writes for a fetch, print it: `print(sess.compiler.source([update,
 # loss]))`, with the same arguments as `sess.run`.
 #
-# Four things make that code faster than the walk, and none of them
+# Five things make that code faster than the walk, and none of them
 # changes a single bit of what it computes:
 #
 # 1. **No walking.** Values live in local variables, the fastest storage
@@ -70,20 +73,24 @@
 #    names put in for its parameters, so the op costs no call. The op's
 #    class stays the one place its arithmetic is written; any other op is
 #    called, so ops this page has never heard of work too.
-# 3. **Deciding early what is already decided.** Every value has the
-#    same shape and dtype in every run the code serves (the code checks
-#    the feeds' on entry, and walks the plan for others). So a check that
-#    reads only shapes and dtypes (`dot`'s "two matrices", `assign`'s
-#    "same shape, castable dtype") is made once, here (and assign's cast,
-#    to the dtype its value already has, is left out), and an op that reads
-#    only shapes and constants (the seed `broadcast_to(1.0, loss)`, mean's
-#    `spread`) is computed once, here, and its value kept as a constant.
-#    A Python number meeting a float array is given that array's dtype
-#    ahead of time: NumPy would do the same on every call, slowly.
-# 4. **Buffers.** An elementwise result is written into an array kept from
-#    one run to the next (`out=`), instead of a new one, under one rule: a
-#    buffer holds only a value that nothing can still see when the buffer
-#    is written again (never one that is fetched, fed, assigned or kept).
+# 3. **A simpler plan.** Every value has the same shape and dtype in
+#    every run the code serves (the code checks the feeds' on entry, and
+#    walks the plan for others). `simplify` (below) uses that to fold what
+#    reads only shapes and constants, to decide `sum_to` and
+#    `broadcast_to`, and to compute identical ops once.
+# 4. **Deciding early what is already decided**, line by line. A check
+#    that reads only shapes and dtypes (`dot`'s "two matrices",
+#    `assign`'s "same shape, castable dtype") is made once, here, and
+#    assign's cast to the dtype its value already has is left out. A
+#    Python number meeting a float array is given that array's dtype
+#    ahead of time, as NumPy would on every call, slowly; `x.sum(…)` is
+#    written as the `np.add.reduce(x, …)` it calls.
+# 5. **Buffers.** An elementwise result, or a `dot`, is written into an
+#    array kept from one run to the next (`out=`), instead of a new one,
+#    under one rule: a buffer holds only a value that nothing can still
+#    see when the buffer is written again (never one that is fetched, fed,
+#    assigned or kept). For the same reason a fed array that nothing can
+#    keep is read as it is, not copied first.
 #
 # Errors stay the walk's. The code makes its results, then writes the
 # state, at its very end, so if anything in it raises, nothing has
@@ -95,7 +102,7 @@
 # more. A training step on a 32 MB variable (tests/test_compiler.py)
 # keeps four buffers, 128 MB, as tracemalloc counts it: when `square`
 # runs, four values of that size are alive at once. A folded constant
-# over 64 KiB is not kept (see `fold`).
+# over 64 KiB is not kept (see `simplify`).
 #
 # A plan is compiled only once it has proved worth it. Compiling costs
 # about 30 µs per op (benchmarks/scale.py), as much as walking the plan 30
@@ -116,6 +123,7 @@ from functools import cache, partial
 
 import numpy as np
 
+import ops
 import session
 from tensor import Tensor
 
@@ -349,8 +357,9 @@ def plain(compute):
 # alone (and constants) depends only on shapes and dtypes, and so comes
 # out the same in every run.
 class Shape:
-    def __init__(self, value):
+    def __init__(self, value, constant=False):
         self.shape, self.dtype = np.shape(value), np.result_type(value)
+        self.constant = constant
         self.ndim, self.size = len(self.shape), math.prod(self.shape)
 
     def refuse(self, *args, **kwargs):
@@ -359,6 +368,112 @@ class Shape:
     __array__ = __bool__ = __eq__ = __ne__ = __len__ = __iter__ = refuse
     __float__ = __int__ = __index__ = __getitem__ = refuse
     __hash__ = None
+
+
+# ## Simplifying the plan
+#
+# Before a line is written, `simplify` reads the plan once more, with the
+# examples' shapes in hand, and rewrites it into a plan that computes the
+# same values, bit for bit, with fewer steps. Each rewrite is a fact about
+# the graph, not about code: the walk could follow the simpler plan too.
+#
+# 1. **Folding.** If an op's `compute` runs on constants and stand-ins
+#    for its static inputs, its value depends on nothing that changes: it
+#    becomes a constant (the seed `broadcast_to(1.0, loss)`, mean's
+#    `spread`). This assumes what every op here does: that `compute` is a
+#    function of its inputs. A constant is kept as long as the code is, so
+#    one that holds more than 64 KiB is not: computing it each run costs
+#    a fill, keeping it costs its memory.
+# 2. **Shapes decided.** The rule by which `graph.op` leaves out an op
+#    that hands an input back (`unchanged`, ops.py) is asked again, now
+#    that every static shape is known: digits.py's `sum_to` of the
+#    logits' gradient, of unknown batch size while building, turns out to
+#    have nothing to sum. A `sum_to` that does sum becomes the plain `sum`
+#    over the axes it will sum in every run (the bias gradients).
+# 3. **Common subexpressions.** Two steps of the same op class, on the
+#    same inputs, with the same attributes, compute the same value: the
+#    second is dropped and its readers read the first. Exact, since the
+#    same NumPy calls on the same arrays give the same bits.
+#
+# A tensor dropped for another is read as that other; one that is fetched
+# is given a step that hands the other's value on.
+def simplify(plan, examples, tensors):
+    constants, variables, steps, assigns = plan
+    constants, same, seen, kept = dict(constants), {}, {}, {}
+    for compute, inputs, output in steps:
+        inputs = tuple(same.get(x, x) for x in inputs)
+        op = compute.__self__ if plain(compute) else None
+        if op is None or not all(x in examples for x in inputs):
+            kept[output] = (compute, inputs, output)
+            continue
+        value = fold(compute, constants, examples, inputs)
+        if value is not missing:
+            constants[output] = value
+            continue
+        try:
+            shapes = [Shape(examples[x], x in constants) for x in inputs]
+            handed = type(op).unchanged(*shapes)
+        except Exception:
+            handed = None  # (a value that is not an array, such as a record)
+        if handed is not None:
+            same[output] = inputs[[s is handed for s in shapes].index(True)]
+            continue
+        if type(op) is ops.SumToOp and (sum_op := summed(
+                np.ndim(examples[inputs[0]]), np.shape(examples[inputs[1]]))):
+            op, compute, inputs = sum_op, sum_op.compute, inputs[:1]
+        key = (type(op), inputs, *((k, type(v), v) for k, v in vars(op).items()
+                                   if k not in ("graph", "inputs", "output")))
+        try:
+            same[output] = seen[key]
+            continue
+        except KeyError:
+            seen[key] = output
+        except TypeError:
+            pass  # (an attribute that cannot be compared, such as an array)
+        kept[output] = (compute, inputs, output)
+    steps = [*kept.values(), *((Same().compute, (same[t],), t) for t in tensors
+                               if t in same)]
+    return constants, variables, steps, [(v, same.get(o, o)) for v, o in assigns]
+
+
+# What an input is while folding or deciding: its value if it is constant,
+# else a stand-in.
+def stand_in(constants, examples, t):
+    return constants[t] if t in constants else Shape(examples[t])
+
+
+def fold(compute, constants, examples, inputs):
+    try:
+        value = compute(None, *[stand_in(constants, examples, x) for x in inputs])
+    except Exception:
+        return missing
+    array = isinstance(value, np.ndarray | np.generic) and value.dtype != object
+    number = type(value) in (int, float, bool, complex)
+    if not (value is None or array or number) or holds(value) > 1 << 16:
+        return missing
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    return value
+
+
+# `sum_to` from `ndim` axes to `shape` sums the leading axes away, then the
+# stretched ones, keeping them (ops.py). When either list is empty, the
+# other sum is a copy, and the op is one `sum` (an op of no graph, made
+# with its attributes only).
+def summed(ndim, shape):
+    leading = tuple(range(ndim - len(shape)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1)
+    if leading and stretched:
+        return None
+    op = object.__new__(ops.SumOp)
+    op.axis, op.keepdims = leading or stretched, not leading
+    return op
+
+
+# A tensor found to hold another's value, fetched: its step hands it on.
+class Same:
+    def compute(self, sess, x):
+        return x
 
 
 # ## Reading an op's compute
@@ -440,28 +555,36 @@ OPERATORS = {
 class Writer:
     def __init__(self, compiler, plan, examples, tensors, fed, kind):
         sess = compiler.sess
-        constants, variables, steps, assigns = plan
+        constants, variables, steps, assigns = simplify(plan, examples, tensors)
         self.examples = examples
         self.constant = dict(constants)
         self.namespace = {"np": np, "lock": sess.lock, "state": sess.state,
                           "fetched": session.fetched, "rebuild": session.rebuild,
                           "walk": compiler.walk, "miss": compiler.run_slowly,
-                          "feed_value": sess.feed_value,
+                          "feed_value": sess.feed_value, "ndarray": np.ndarray,
                           "sess": sess, "VARIABLES": tuple(variables)}
         self.names = {}
         self.lines = []
 
         self.named = {}
         tests = []
+        # A fed array is copied (`feed_value`) only if the state could keep
+        # it: an array of the signature is otherwise used as it is.
         for t in sorted(fed, key=lambda t: t.number):
             name = self.name(t)
             tensor = self.hoist(name.upper(), t)
-            self.lines.append(f"{name} = feed_value({tensor}, feed_dict[{tensor}])")
             example = examples[t]
-            tests += [f"{name}.shape != {example.shape}",
-                      f"{name}.dtype != {self.fixed(example.dtype)}"]
-            if example.ndim:
-                tests.append(f"{name}.strides != {example.strides}")
+            test = " or ".join([f"{name}.shape != {example.shape}",
+                                f"{name}.dtype != {self.fixed(example.dtype)}",
+                                f"{name}.strides != {example.strides}"])
+            indent = "    " * all(apart(examples, o, t) for _, o in assigns)
+            if indent:
+                self.lines += [f"{name} = feed_dict[{tensor}]",
+                               f"if type({name}) is not ndarray or {test}:"]
+            self.lines += [f"{indent}{name} = feed_value({tensor}, "
+                           f"feed_dict[{tensor}])",
+                           f"{indent}if {test}:",
+                           f"{indent}    return miss(fetches, feed_dict)"]
         if variables:
             tensors_read = [self.hoist(self.name(t).upper(), t) for t in variables]
             names = ", ".join(self.name(t) for t in variables)
@@ -483,7 +606,6 @@ class Writer:
         if tests:
             self.lines += [f"if {' or '.join(tests)}:",
                            "    return miss(fetches, feed_dict)"]
-        steps = [(c, i, o) for c, i, o in steps if not self.fold(c, i, o)]
         self.inlined = {o: self.inlinable(c, i) for c, i, o in steps}
         self.buffers = Buffers(self, steps, tensors, fed, assigns)
         for index, (compute, inputs, output) in enumerate(steps):
@@ -515,25 +637,17 @@ class Writer:
         self.lines.append("return results")
 
         body = "\n".join("        " + line for line in self.lines)
-        if self.buffers.count:
-            self.namespace["busy"] = threading.Lock()
-            self.source = (
-                "def run(fetches, feed_dict):\n"
-                "    if not busy.acquire(False):\n"
-                "        return walk(fetches, feed_dict)\n"
-                "    try:\n"
-                f"{body}\n"
-                "    except Exception:\n"
-                "        return walk(fetches, feed_dict)\n"
-                "    finally:\n"
-                "        busy.release()\n")
-        else:
-            self.source = (
-                "def run(fetches, feed_dict):\n"
-                "    try:\n"
-                f"{body}\n"
-                "    except Exception:\n"
-                "        return walk(fetches, feed_dict)\n")
+        self.namespace["busy"] = threading.Lock()
+        self.source = (
+            "def run(fetches, feed_dict):\n"
+            "    if not busy.acquire(False):\n"
+            "        return walk(fetches, feed_dict)\n"
+            "    try:\n"
+            f"{body}\n"
+            "    except Exception:\n"
+            "        return walk(fetches, feed_dict)\n"
+            "    finally:\n"
+            "        busy.release()\n")
 
     # A tensor's name in the code: its kind, numbered in the order the code
     # first mentions it (`dot_4`), not by its number in the graph (`dot#5`):
@@ -589,31 +703,7 @@ class Writer:
 
     # ## One step
     #
-    # First, folding: if the op's `compute` runs on constants and
-    # stand-ins for its static inputs, its value depends on nothing that
-    # changes, and becomes a constant. (This assumes what every op here
-    # does: that `compute` is a function of its inputs.) A constant is kept
-    # as long as the code is, so one that holds more than 64 KiB (mean's
-    # `spread` over a large array, a few copies of one number) is not:
-    # computing it each run costs a fill, keeping it costs its memory.
-    def fold(self, compute, inputs, output):
-        if not plain(compute) or not all(x in self.examples for x in inputs):
-            return False
-        try:
-            value = compute(None, *[self.stand_in(x) for x in inputs])
-        except Exception:
-            return False
-        array = isinstance(value, np.ndarray | np.generic) and value.dtype != object
-        number = type(value) in (int, float, bool, complex)
-        if not (value is None or array or number) or holds(value) > 1 << 16:
-            return False
-        if isinstance(value, np.ndarray):
-            value.flags.writeable = False
-        self.constant[output] = value
-        self.lines.append(f"# {self.name(output)}: computed once, when compiling")
-        return True
-
-    # Otherwise the op is inlined if its compute has the right shape and its
+    # An op is inlined if its compute has the right shape and its
     # module's names mean the same here, and called if not.
     def inlinable(self, compute, inputs):
         found = template(compute.__func__) if plain(compute) else None
@@ -640,10 +730,6 @@ class Writer:
             self.lines.append(f"{self.name(output)} = {function}(sess{args})")
         self.buffers.release(index)
 
-    # What an input is while folding: its value if constant, else a stand-in.
-    def stand_in(self, t):
-        return self.constant[t] if t in self.constant else Shape(self.examples[t])
-
     # ## Inlining
     #
     # The compute's parameters are bound: `self` to the op, `sess` to the
@@ -653,7 +739,8 @@ class Writer:
         params, _, assigned, _, pickled = found
         function = compute.__func__
         number = self.name(output).rsplit("_", 1)[1]
-        bound = {params[0]: self.hoist(self.name(output).upper() + "_OP", output.op),
+        bound = {params[0]: self.hoist(self.name(output).upper() + "_OP",
+                                              compute.__self__),
                  params[1]: "sess"}
         inputs_of = dict(zip(params[2:], inputs))
         for param, x in inputs_of.items():
@@ -661,9 +748,15 @@ class Writer:
         static = {p: x for p, x in inputs_of.items() if x in self.examples}
         rewrite = Rewrite(self, bound, inputs_of, static, function)
         body = pickle.loads(pickled)
+        # With every input static, the lines are run once on the examples,
+        # so that the op's locals have examples too (mean's `total`).
+        env = {params[0]: compute.__self__, params[1]: None,
+               **{p: self.examples[x] for p, x in static.items()}}
+        if len(static) < len(inputs_of):
+            env = None
         if not assigned:
             result = body[-1].value
-            self.buffers.place(index, output, result, rewrite, function, static)
+            self.buffers.place(index, output, result, rewrite, function, env)
         lines = []
         # The lines are copied in order, so that a name assigned in one
         # (the op's own locals, suffixed with its number) is read as such by
@@ -673,10 +766,16 @@ class Writer:
                 if not self.decided(function, statement, inputs_of, assigned):
                     lines.append(ast.unparse(rewrite.visit(statement)))
             elif isinstance(statement, ast.Assign):
+                try:
+                    exec(compile(ast.Module([statement], []), "<line>", "exec"),
+                         function.__globals__, env)
+                except Exception:
+                    env = None
                 statement.value = rewrite.visit(statement.value)
                 for n in ast.walk(statement.targets[0]):
                     if isinstance(n, ast.Name):
-                        rewrite.local(n.id, f"{n.id}{number}")
+                        rewrite.local(n.id, f"{n.id}{number}",
+                                      (env or {}).get(n.id, missing))
                         n.id = f"{n.id}{number}"
                 lines.append(ast.unparse(statement))
             else:
@@ -692,7 +791,8 @@ class Writer:
         if any(isinstance(n, ast.Name) and n.id in assigned
                for n in ast.walk(statement.test)):
             return False
-        local = {p: self.stand_in(x) for p, x in inputs_of.items()}
+        local = {p: stand_in(self.constant, self.examples, x)
+                 for p, x in inputs_of.items()}
         try:
             test = eval(compile(ast.Expression(statement.test), "<check>", "eval"),
                         function.__globals__, local)
@@ -732,12 +832,18 @@ class Rewrite(ast.NodeTransformer):
         self.out = {}
         self.known = {bound[p]: writer.examples[x] for p, x in static.items()
                       if bound[p].isidentifier()}
+        self.shown = {p: writer.examples[x] for p, x in static.items()
+                      if x not in writer.constant}
 
-    # After `b = ...`, `b` is the op's local, no longer its input.
-    def local(self, name, text):
+    # After `b = ...`, `b` is the op's local, no longer its input; its
+    # example, if it has one, is the value it took on the examples.
+    def local(self, name, text, example):
         self.bound[name] = text
         self.inputs_of.pop(name, None)
         self.static.pop(name, None)
+        self.shown.pop(name, None)
+        if example is not missing:
+            self.shown[name] = self.known[text] = example
 
     # A parameter becomes the name of its input's value, or the number a
     # constant input holds.
@@ -752,12 +858,10 @@ class Rewrite(ast.NodeTransformer):
     # `x.shape`, `x.size`, `x.ndim` and `x.dtype` of a static value are
     # known now: they are written in as constants.
     def visit_Attribute(self, node):
-        if (isinstance(node.value, ast.Name) and node.value.id in self.static
+        if (isinstance(node.value, ast.Name) and node.value.id in self.shown
                 and node.attr in ("shape", "size", "ndim", "dtype")):
-            t = self.static[node.value.id]
-            example = self.writer.examples[t]
-            if t not in self.writer.constant and isinstance(example, np.ndarray
-                                                              | np.generic):
+            example = self.shown[node.value.id]
+            if isinstance(example, np.ndarray | np.generic):
                 value = getattr(example, node.attr)
                 if isinstance(value, np.dtype):
                     return ast.Name(self.writer.fixed(value), ast.Load())
@@ -799,7 +903,13 @@ class Rewrite(ast.NodeTransformer):
 
     def visit_Call(self, node):
         key, ufunc = id(node), ufunc_of(node, self.function)
+        if ufunc is None and (decided := self.decide(node)) is not None:
+            return decided
+        method = self.method(node)
         node = self.generic_visit(node)
+        if method is not None:
+            args = [node.func.value, *(node.args or [ast.Constant(None)])]
+            node = ast.Call(ast.Name(method, ast.Load()), args, node.keywords)
         if self.needless_cast(node):
             return node.args[0]
         if ufunc is not None:
@@ -808,6 +918,32 @@ class Rewrite(ast.NodeTransformer):
             node.args, keywords = with_out(ufunc, node.args, self.out[key])
             node.keywords += keywords
         return node
+
+    # A call that reads only shapes and dtypes (mean's `max(total.size,
+    # 1)`, `kept(x)`) comes out the same on stand-ins: it is made now.
+    def decide(self, node):
+        try:
+            shapes = {name: Shape(value) for name, value in self.shown.items()}
+            value = eval(compile(ast.Expression(node), "<call>", "eval"),
+                         self.function.__globals__, shapes)
+        except Exception:
+            return None
+        if isinstance(value, np.dtype):
+            return ast.Name(self.writer.fixed(value), ast.Load())
+        return ast.Constant(value) if value is None or type(value) in (
+            bool, int) else None
+
+    # An array's `x.sum(axis, …)` is NumPy's `np.add.reduce(x, axis, …)`,
+    # its arguments in the same order, reached without the method's
+    # Python wrapper; `x.max` is `np.maximum.reduce`.
+    def method(self, node):
+        func = node.func
+        if (isinstance(func, ast.Attribute) and func.attr in ("sum", "max")
+                and type(self.shown.get(getattr(func.value, "id", None)))
+                is np.ndarray):
+            ufunc = np.add if func.attr == "sum" else np.maximum
+            return self.writer.hoist(f"np_{ufunc.__name__}_reduce", ufunc.reduce)
+        return None
 
     # `np.asarray(b, dtype)` of a static array that already has that dtype
     # (assign's cast, as a rule) returns `b` itself in every run: it is
@@ -892,7 +1028,7 @@ class Buffers:
             example = writer.examples.get(output)
             if (output in fresh and type(example) is np.ndarray and example.ndim
                     and example.dtype.kind in "biufc"
-                    and output.shape == example.shape and output not in kept
+                    and output not in kept
                     and all(r in fresh or apart(writer.examples, r, output)
                             for r in readers.get(output, ()))):
                 self.wanted.add(output)
@@ -911,11 +1047,10 @@ class Buffers:
     # result, and the chain of operations inside it whose results have
     # the same shape and dtype (`-x`, `logaddexp(0, ·)`, `-·` in sigmoid).
     # Inside an op whose result cannot have a buffer, that chain still can.
-    def place(self, index, output, node, rewrite, function, static):
+    def place(self, index, output, node, rewrite, function, env):
         nodes = spine(node, function) if node is not None else []
         example = self.writer.examples.get(output)
-        if not nodes or type(example) is not np.ndarray or len(static) < len(
-                rewrite.inputs_of):
+        if not nodes or type(example) is not np.ndarray or env is None:
             return
         if output in self.wanted:
             buffer = self.take(example)
@@ -923,7 +1058,6 @@ class Buffers:
             rewrite.out[id(nodes[0])] = buffer
         else:
             buffer = None
-        env = {p: self.writer.examples[x] for p, x in static.items()}
         for inner in nodes[1:]:
             try:
                 value = eval(compile(ast.Expression(inner), "<part>", "eval"),
@@ -968,7 +1102,8 @@ def spine(node, function):
     nodes = []
     while node is not None and ufunc_of(node, function) is not None:
         nodes.append(node)
-        operands = (node.args if isinstance(node, ast.Call) else
+        operands = ([] if ufunc_of(node, function) is np.dot else
+                    node.args if isinstance(node, ast.Call) else
                     [node.operand] if isinstance(node, ast.UnaryOp) else
                     [node.left, node.right])
         node = next((x for x in operands if ufunc_of(x, function)), None)
@@ -977,6 +1112,9 @@ def spine(node, function):
 
 # The ufunc an expression's outermost operation calls, if it calls one: an
 # arithmetic operator, or a call such as `np.exp(x)` with no keywords.
+# `np.dot` of two matrices counts as one: it too takes its output array as
+# one more argument, and writes the bits it would have returned (an
+# operand of it keeps its own buffer, so that the two never overlap).
 def ufunc_of(node, function):
     if isinstance(node, ast.BinOp | ast.UnaryOp):
         return OPERATORS.get(type(node.op))
@@ -987,9 +1125,9 @@ def ufunc_of(node, function):
                      dict(function.__globals__))
     except Exception:
         return None
-    if (isinstance(value, np.ufunc) and value.nout == 1
-            and len(node.args) == value.nin
-            and not any(isinstance(a, ast.Starred) for a in node.args)):
+    if (value is np.dot and len(node.args) == 2 or isinstance(value, np.ufunc)
+            and value.nout == 1 and len(node.args) == value.nin) and not any(
+            isinstance(a, ast.Starred) for a in node.args):
         return value
     return None
 

@@ -67,11 +67,11 @@ def test_the_code_can_be_printed_and_reads_like_the_model():
     sess = CompiledSession(loss.graph)
     source = sess.compiler.source([update, loss])
     compile(source, "<printed>", "exec")
-    # Inlined: NumPy calls, no compute calls; mean's spread is computed
-    # once (the seed of a scalar loss is a constant, no op); the weights are
-    # read and written under the lock.
+    # Inlined: NumPy calls, no compute calls; mean's spread is folded into
+    # a constant (the seed of a scalar loss is a constant, no op); the
+    # weights are read and written under the lock.
     assert source.count("np_dot(") == 5 and "(sess" not in source
-    assert "spread" in source and "computed once" in source
+    assert "spread" not in source and "SPREAD_" in source
     assert re.search(r"state\[VARIABLE_\d+\] = assign_\d+", source)
     assert "BUFFER_" in source
     # dot's and assign's checks read only shapes and dtypes: decided once.
@@ -411,3 +411,78 @@ def test_make_callable_runs_one_fetch_as_run_does(compile_at_once):
     np.testing.assert_array_equal(sess.state[w], before)
     assert sess.make_callable(loss, [p])(np.ones((1, 2))) == walked.run(
         loss, {p: np.ones((1, 2))})
+
+
+# `simplify` rewrites a plan into one the walk can follow too: walking both
+# gives the same bits, with fewer steps.
+def walk_plan(sess, plan, feed_dict):
+    values = {**plan[0], **compiler.inputs(sess, plan, feed_dict)}
+    sess.walk(plan[2], values)
+    return values
+
+
+def simplified(sess, fetches, feed_dict):
+    plan = sess.planned(tuple(fetches), frozenset(feed_dict))
+    examples = compiler.try_out(sess, plan, feed_dict)
+    return plan, compiler.simplify(plan, examples, tuple(fetches))
+
+
+def test_identical_ops_on_identical_inputs_are_computed_once():
+    graph = Graph()
+    x, w = graph.tensor(), graph.tensor(np.linspace(-1, 1, 12).reshape(3, 4))
+    first = graph.softmax(graph.dot(x, w))
+    second = graph.softmax(graph.dot(x, w))  # the same again, built twice
+    loss = graph.mean(first * second + graph.sum(w, 0))
+    grads = graph.gradients(loss, [w])
+    sess = Session(graph)
+    feed = {x: np.random.default_rng(0).standard_normal((5, 3))}
+    fetches = [loss, second, *grads]
+    plan, simple = simplified(sess, fetches, feed)
+    # (The second softmax is fetched: a step hands it the first's value.)
+    kinds = [type(c.__self__).__name__ for c, _, _ in simple[2]]
+    assert kinds.count("SoftmaxOp") == 1 and kinds.count("Same") == 1
+    # The two paths back to w became one too: one dot forward, one back.
+    assert kinds.count("DotOp") == 2
+    assert len(simple[2]) < len(plan[2]) - 2
+    walked, simply = walk_plan(sess, plan, feed), walk_plan(sess, simple, feed)
+    for t in fetches:
+        assert walked[t].tobytes() == simply[t].tobytes()
+
+
+def test_sum_to_is_decided_once_the_batch_size_is_known():
+    import digits
+
+    model = digits.build_model(digits.initial_weights())
+    rng = np.random.default_rng(1)
+    feed = {model.images: rng.random((8, 64)),
+            model.labels: np.eye(10)[rng.integers(0, 10, 8)]}
+    sess = Session(model.loss.graph)
+    fetches = [model.loss, *(output for _, output in sess.planned(
+        (model.train,), frozenset(feed))[3])]
+    plan, simple = simplified(sess, fetches, feed)
+    kinds = lambda steps: [o.op.kind for _, _, o in steps]
+    assert kinds(plan[2]).count("sum_to") == 4
+    # The logits' and the hidden layer's gradients had nothing to sum; each
+    # bias gradient is one sum.
+    assert [type(c.__self__).__name__ for c, _, o in simple[2]
+            if o.op.kind == "sum_to"] == ["SumOp", "SumOp"]
+    walked, simply = walk_plan(sess, plan, feed), walk_plan(sess, simple, feed)
+    for t in fetches:
+        assert np.asarray(walked[t]).tobytes() == np.asarray(simply[t]).tobytes()
+
+
+def test_a_fed_array_is_copied_only_where_the_state_could_keep_it(compile_at_once):
+    graph = Graph()
+    p, v = graph.tensor(), graph.tensor(np.zeros(3))
+    keep, total = graph.assign(v, p), graph.sum(p * 2.0)
+    sess = CompiledSession(graph)
+    fed = np.arange(3.0)
+    for _ in range(3):
+        assert sess.run(total, {p: fed}) == 6.0
+        sess.run(keep, {p: fed})
+    copies = lambda fetch: "placeholder_0 = feed_dict[" not in sess.compiler.source(
+        fetch, {p: fed})
+    assert copies(keep) and not copies(total)
+    fed[:] = 7.0  # the caller's array changes; the state's copy does not
+    assert sess.state[v].tolist() == [0.0, 1.0, 2.0]
+    assert sess.run(total, {p: fed}) == 42.0
