@@ -89,9 +89,8 @@ class Graph:
     expand = lambda self, x, like, **attrs: self.op(ops.ExpandOp, x, like, **attrs)
     spread = lambda self, x, like, **attrs: self.op(ops.SpreadOp, x, like, **attrs)
 
-    # The digits chapter's ops ([nn_ops.py](nn_ops.html)). The loss's
-    # arguments must be named, as in TensorFlow: swapped, it would still
-    # run, and be wrong.
+    # The digits chapter's ops ([nn_ops.py](nn_ops.html)); the loss's
+    # arguments are named, as in TensorFlow.
     exp = lambda self, x: self.op(nn_ops.ExpOp, x)
     log = lambda self, x: self.op(nn_ops.LogOp, x)
     relu = lambda self, x: self.op(nn_ops.ReluOp, x)

@@ -1,8 +1,8 @@
 # # differentiation: TensorFlow's graph mode, from scratch
 #
-# This is a small, complete re-implementation of the core of TensorFlow 1,
-# written to be read. This page trains a neural network with it. Part I,
-# the next four pages, builds the engine it runs on; Part II extends it.
+# A small, complete re-implementation of the core of TensorFlow 1, written
+# to be read. This page trains a neural network with it; Part I, the next
+# four pages, builds the engine it runs on, and Part II extends it.
 #
 # ## The problem: XOR
 #
@@ -14,30 +14,27 @@
 #      1   0    1
 #      1   1    0
 #
-# Put the four inputs at the corners of a square: the 1s sit on one
-# diagonal, the 0s on the other, and no straight line separates them. A
-# one-layer network can only draw such a line, so it cannot learn XOR; a
-# network with a hidden layer can. That makes XOR the smallest problem that
-# needs a hidden layer, and the classic first test of an engine like this.
+# On the corners of a square, the 1s sit on one diagonal and the 0s on the
+# other: no straight line separates them, so a one-layer network cannot
+# learn XOR, and one with a hidden layer can. That makes XOR the classic
+# first test of an engine like this.
 #
 # ## The architecture
 #
 # A **graph** ([graph.py](graph.html), [tensor.py](tensor.html),
-# [ops.py](ops.html)) describes a computation without doing it. Its nodes
-# are *tensors*, which will carry values, and *ops*, which compute an
-# output tensor from input tensors. `graph.sigmoid(graph.dot(a, b))`
-# computes nothing: it adds two ops and returns the tensor that stands for
-# their result.
+# [ops.py](ops.html)) describes a computation without doing it: its nodes
+# are *tensors*, which will carry values, and *ops*, which compute a tensor
+# from tensors. `graph.sigmoid(graph.dot(a, b))` computes nothing; it adds
+# two ops and returns the tensor standing for their result.
 #
-# A **session** ([session.py](session.html)) evaluates tensors on demand:
-# it runs the ops a tensor needs, in order, on NumPy arrays, and keeps the
-# variables' values (the weights) from one run to the next.
+# A **session** ([session.py](session.html)) evaluates tensors on demand,
+# running the ops they need on NumPy arrays, and keeps the variables'
+# values (the weights) from one run to the next.
 #
 # **`graph.gradients`** is the reason for the graph. Given the loss $L$ and
-# some tensors $x$, it walks the graph backwards from $L$, applying the
-# chain rule one op at a time, and *adds new ops to the graph* that compute
-# $∂L / ∂x$. The derivative is itself a graph: the session
-# runs it like any other, and it can be differentiated again. This is how
+# tensors $x$, it walks backwards from $L$, applying the chain rule op by
+# op, and *adds ops to the graph* that compute $∂L/∂x$: the derivative is
+# itself a graph, which the session runs like any other. This is how
 # `tf.gradients` works.
 #
 # `X` holds the four inputs, one per row, and `y` their targets.
@@ -67,15 +64,11 @@ def initial_weights():
 # L = \frac{1}{4} \sum_i \left(y_i - a_{1,i}\right)^2$$
 #
 # $W_0$ (`weights0`, 2 × 4) maps each input row to four hidden values,
-# $W_1$ (`weights1`, 4 × 1) maps those to one output, and the loss $L$ is
-# the mean squared error, 0 only when every output is exactly right. Drawn
-# by draw.py, the forward graph is a short chain of ops (blue) over four
-# variables (green, with their shapes):
+# $W_1$ (`weights1`, 4 × 1) maps those to one output, and the loss is the
+# mean squared error. The forward graph, ops in blue, variables in green:
 #
-# ![The XOR model's forward graph: inputs and weights0 meet in a dot,
-# then a sigmoid, a dot with weights1 and a second sigmoid, activations1;
-# its difference from the transposed targets is squared and averaged into
-# the loss](xor_forward.svg)
+# ![The forward graph: dot, sigmoid, dot, sigmoid, then the squared
+# error's mean](xor_forward.svg)
 def build_model(start0, start1):
     graph = Graph()
     inputs, targets = graph.tensor(X), graph.tensor(y)
@@ -85,22 +78,18 @@ def build_model(start0, start1):
     activations1 = graph.sigmoid(graph.dot(activations0, weights1))
     loss = graph.mean(graph.square(graph.transpose(targets) - activations1))
 
-    # `graph.gradients` then extends the same graph with the backward pass:
-    # two tensors for $∂L/∂W_0$ and $∂L/∂W_1$,
-    # each shaped like its weights. The update is gradient descent with a
-    # learning rate of 1, $W \leftarrow W - ∂L/∂W$, and
-    # `group` bundles both assignments so that one fetch runs them.
+    # `graph.gradients` extends the same graph with tensors for $∂L/∂W_0$
+    # and $∂L/∂W_1$. The update is gradient descent with a learning rate of
+    # 1, $W \leftarrow W - ∂L/∂W$; `group` bundles both assignments into
+    # one fetch.
     #
-    # Drawn again, the graph has grown a second part. The orange, dashed ops
-    # are those `gradients` added. Read them from the loss down: first
-    # $∂L/∂L = 1$, then one link of the chain rule per op,
-    # reading forward values on the way (each sigmoid's gradient uses its own
-    # output), down to the two ops labelled with the weights' gradients. The
-    # purple ops below them are the update.
+    # Drawn again, the graph has grown the orange ops `gradients` added.
+    # Read them from the loss down: one link of the chain rule per op,
+    # reading forward values on the way (each sigmoid's gradient uses its
+    # output), to the weights' gradients; the purple ops are the update.
     #
-    # ![The same graph after gradients and the update: orange backward
-    # ops lead from the loss to two purple subtractions and assignments,
-    # one per weight matrix, grouped into one op](xor_backward.svg)
+    # ![The graph after gradients: orange backward ops from the loss to
+    # the weights, and the purple update](xor_backward.svg)
     grad0, grad1 = graph.gradients(loss, [weights0, weights1])
     update = graph.group([graph.assign(weights0, weights0 - grad0),
                           graph.assign(weights1, weights1 - grad1)])
@@ -117,10 +106,9 @@ def train(epochs=10_000):
     fit(Session(loss.graph), loss, update, output, epochs)
 
 
-# Each epoch runs the update and fetches the loss in one run, so the loss
-# shown is the one from *before* that epoch's update. `fit` returns every
-# epoch's loss, for the plot below. (The bar's text changes every 100
-# epochs: formatting it costs more than an epoch.)
+# Each epoch runs the update and fetches the loss, from *before* that
+# update, in one run. (The bar's text changes every 100 epochs: formatting
+# it costs more than an epoch.)
 def fit(sess, loss, update, output, epochs):
     losses = []
     bar = tqdm(range(epochs))
@@ -143,16 +131,15 @@ def fit(sess, loss, update, output, epochs):
 # ## Is the gradient right?
 #
 # The definition of a derivative gives a check that shares nothing with
-# `gradients`: nudge one element of $x$ by a small $\epsilon$ both ways,
+# `gradients`: nudge one element of $x$ by $\epsilon$ both ways,
 #
 # $$\frac{∂y}{∂x_i} \approx \frac{y(x + \epsilon e_i) - y(x - \epsilon e_i)}
 # {2\epsilon}$$
 #
-# (*central differences*, whose error shrinks like $\epsilon^2$). A feed
-# overrides a variable for one run, so the nudged values go in through
-# `feed_dict`. For both weight matrices of this model, at its starting
-# weights, the largest gap is below $10^{-10}$; a wrong rule would miss by
-# something like 0.1. The tests check every op this way.
+# (*central differences*, error $\sim \epsilon^2$), feeding the nudged
+# values, as a feed overrides a variable. For both weight matrices, at
+# the starting weights, the largest gap is below $10^{-10}$; a wrong rule
+# would miss by something like 0.1. The tests check every op this way.
 def gradient_check(sess, y, x, epsilon=1e-6):
     (grad,) = y.graph.gradients(y, [x])
     value = sess.run(x)
@@ -179,23 +166,18 @@ def gradient_check(sess, y, x, epsilon=1e-6):
 #      1   0   1    0.9747
 #      1   1   0    0.0129
 #
-# Every answer is within 0.05 of its target: the network has learned XOR.
-# The loss of every epoch of that run, on a logarithmic axis, falls from
-# 0.40 to the plateau of 0.25 (the loss of answering 0.5 to everything),
-# stays there for a few hundred epochs until the hidden layer finds its
-# features, then falls tenfold by epoch 1,000 and keeps creeping down:
+# Every answer is within 0.05 of its target. The loss (a logarithmic axis)
+# falls to a plateau at 0.25, the loss of answering 0.5 to everything,
+# until the hidden layer finds its features; then it falls tenfold:
 #
-# ![The loss over 10,000 epochs on a logarithmic axis: 0.40 at the first
-# epoch, a plateau near 0.25, a steep fall after a few hundred epochs,
-# then a slow decline to 0.00082 at the last](xor_loss.svg)
+# ![The loss over 10,000 epochs: a plateau near 0.25, then a steep fall
+# to 0.00082](xor_loss.svg)
 #
-# And here is what the trained network computes over the whole square:
-# blue near 0, red near 1, black lines at 0.5. Two curves fence off the
-# corners of the two 0s, a separation no single straight line could make.
+# Over the whole square the network answers near 0 (blue) and near 1
+# (red), with two curves at 0.5 that no single straight line could make:
 #
-# ![The network's output over the unit square: red near the corners (0, 1)
-# and (1, 0), whose target is 1, blue near (0, 0) and (1, 1), whose target
-# is 0, separated by two curved lines where the output is 0.5](xor_output.svg)
+# ![The network's output over the unit square, red near (0, 1) and
+# (1, 0), blue near (0, 0) and (1, 1)](xor_output.svg)
 if __name__ == "__main__":
     train()
 

@@ -10,11 +10,10 @@
 #   the final result with respect to the op's output $y$, it returns one
 #   tensor per input: the vector-Jacobian product $\bar x$ (graph.py).
 #
-# Because `gradient` builds ordinary ops instead of computing numbers, the
-# backward pass is just more graph, run by the same session, and it can
-# be differentiated again: `gradients(gradients(x * x * x, x), x)` is
-# $6x$, with no extra code. On this page `a, b` are a binary op's inputs,
-# `x` a unary op's, and `y` the op's own output.
+# Since `gradient` builds ordinary ops, the backward pass is more graph,
+# run by the same session and differentiable again: second derivatives
+# need no extra code. `a, b` are a binary op's inputs, `x` a unary op's,
+# `y` the op's own output.
 import re
 from contextlib import suppress
 
@@ -27,12 +26,10 @@ from numpy.lib.array_utils import normalize_axis_tuple
 class BaseOp:
     axis, keepdims = None, False
 
-    # Inputs go through `graph.convert`, so numbers and arrays are welcome
-    # wherever a tensor is. The static shape is worked out before the
-    # output is made, so an op whose shapes cannot fit is refused as it is
-    # written. The static dtype needs no rule of its own: `compute` runs
-    # once on one-element inputs of the inputs' dtypes, and NumPy, which
-    # decides dtypes from dtypes alone, gives the dtype of every result.
+    # An op whose shapes cannot fit is refused as it is written. The static
+    # dtype needs no rule of its own: `compute` runs once on one-element
+    # inputs, and NumPy, which decides dtypes from dtypes alone, gives the
+    # dtype of every result.
     def __init__(self, inputs, graph, **attributes):
         vars(self).update(attributes, axis=spelled(self, attributes.get("axis")))
         self.graph = graph
@@ -152,10 +149,8 @@ class SquareOp(BaseOp):
 #
 # $\sigma(x) = 1 / (1 + e^{-x})$ squashes any number into $(0, 1)$.
 class SigmoidOp(BaseOp):
-    # Written so, $e^{-x}$ overflows (with a warning) for $x$ below about
-    # $-709$. The same function as $\exp(-\log(1 + e^{-x}))$, with NumPy's
-    # `logaddexp(0, -x)` for the logarithm, never forms $e^{-x}$ when it
-    # would be huge.
+    # Written so, $e^{-x}$ overflows for $x < -709$; as
+    # $\exp(-\log(1 + e^{-x}))$, with NumPy's `logaddexp`, it never does.
     def compute(self, sess, x):
         return np.exp(-np.logaddexp(0.0, -x))
 
@@ -169,9 +164,7 @@ class SigmoidOp(BaseOp):
 
 # ## Matrix product and transpose
 #
-# `dot(a, b)` is the matrix product, the heart of every layer: main.py's
-# `inputs · weights0` turns 4 rows of 2 inputs into 4 rows of 4 hidden
-# values.
+# `dot(a, b)` is the matrix product, the heart of every layer.
 class DotOp(BaseOp):
     # An (n, k) matrix times a (k, m) one. The gradient below holds for
     # matrices only, so other ranks are refused.
@@ -220,9 +213,8 @@ class TransposeOp(BaseOp):
 # ## Sums and means
 #
 # main.py's loss is the mean of all its squared errors. `sum` and `mean`
-# reduce over every axis by default, or over those named by `axis`, as in
-# NumPy (the digits chapter sums over one axis at a time); `keepdims=True`
-# keeps each reduced axis with length 1.
+# reduce over every axis, or over those named by `axis` (the digits
+# chapter's), keeping them with length 1 if `keepdims`.
 class SumOp(BaseOp):
     # A sum keeps its input's dtype, as in TensorFlow (NumPy would widen
     # an int32 sum to int64).
@@ -289,12 +281,10 @@ kept = lambda x: None if x.dtype == bool else x.dtype
 #
 # and $\bar b$ has $b$'s shape, as it must. That summing back is `sum_to`.
 #
-# Four small ops move values between a shape and a broadcast version of
-# it, each making a value shaped like its second input, `like`. They are
-# ops, not helpers, because a placeholder's shape is known only when the
-# graph runs. Where the shapes are known and equal while building, nothing
-# is built: main.py broadcasts nothing, so its backward pass sums nothing
-# back.
+# Four small ops make a value shaped like their second input, `like`:
+# ops, not helpers, since a placeholder's shape is known only at run time.
+# Where the shapes are known and equal, nothing is built (main.py's
+# backward pass sums nothing back).
 class ToShapeOp(BaseOp):
     def infer_shape(self, x, like):
         return like

@@ -1,8 +1,7 @@
 # # session.py: running the graph
 #
-# A `Session` evaluates the tensors of one graph. `sess.run(fetches)`
-# answers "what are these tensors worth now?", and each tensor's value
-# comes from the first of these that applies:
+# A `Session` evaluates the tensors of one graph. In `sess.run(fetches)`
+# each tensor's value comes from the first of these that applies:
 #
 # 1. the **feed**: `feed_dict` gives it a value for this run only,
 #    overriding everything else, even an op;
@@ -10,8 +9,8 @@
 # 3. the **state**, for a variable read or assigned before;
 # 4. its **initial value**, copied into the state when first read.
 #
-# A tensor with none of these is a placeholder nobody fed, and the run
-# stops with an error naming it. Placeholders are how data gets in:
+# A placeholder nobody fed has none, and the run stops with an error
+# naming it. Placeholders are how data gets in:
 #
 #     p = graph.tensor()       # a placeholder
 #     sess.run(p * 2, feed_dict={p: [1, 2]})
@@ -46,18 +45,16 @@ def evaluate(t, feed_dict, state, cache=None):
 
 
 # It is correct (the tests check it against `Session`), but two things
-# retired it. Its depth: each op in a chain is one more nested call, and
-# Python allows 1,000, so a backward pass, a long chain, raises
-# `RecursionError`. And its waste: every run repeats the same walk and the
-# same decisions, which in a training loop never change. `Session` walks
-# the graph once, with a stack of its own, and keeps the result as a
+# retired it. Each op in a chain is one more nested call, and Python
+# allows 1,000, so a backward pass, a long chain, raises `RecursionError`.
+# And every run repeats the same walk, which in training never changes.
+# `Session` walks the graph once, with a stack, and keeps the result as a
 # *plan* that later runs follow.
 
 
-# A session holds the graph's *state*: `sess.state` maps each variable to
-# its current value, so two sessions on one graph train two independent
-# copies of the model. It keeps the 64 plans used last, and a lock that
-# makes each run's writes atomic.
+# `sess.state` maps each variable to its current value, so two sessions on
+# one graph train two copies of the model. (A session also keeps its 64
+# plans used last, and a lock that makes each run's writes atomic.)
 class Session:
     def __init__(self, graph):
         self.graph = graph
@@ -67,17 +64,13 @@ class Session:
 
     # ## Planning a run
     #
-    # Training runs the same fetches thousands of times, so what does not
-    # change between runs is worked out once and kept: a *plan* for each
-    # combination of fetched and fed tensors. It lists the variables to read
-    # and the ops to compute, each op after its inputs: a **topological
-    # order**, the forward twin of the backward queue's. It holds only the
-    # ops the fetches need (fetching `loss` alone computes no gradients).
-    #
-    # The order comes from a depth-first walk back from the fetches, with a
-    # stack instead of nested calls. A tensor is pushed twice: first to
-    # visit its inputs, and again, beneath them, to join the order after
-    # them.
+    # A *plan*, made once for each combination of fetched and fed tensors,
+    # lists the variables to read and the ops to compute, each after its
+    # inputs: a **topological order**, the forward twin of the backward
+    # queue's. It holds only the ops the fetches need (fetching `loss`
+    # alone computes no gradients). A depth-first walk back from the
+    # fetches pushes each tensor twice: first to visit its inputs, then,
+    # beneath them, to join the order after them.
     def plan(self, fetches, fed):
         for t in [*fetches, *fed]:
             if not isinstance(t, Tensor) or t.graph is not self.graph:
@@ -97,9 +90,8 @@ class Session:
             if t.op is None and t.initial_value is None:
                 raise ValueError(f"{t} has no value: feed it, "
                                  f"as in feed_dict={{{t}: value}}")
-        # Constants' values go straight into the plan. Each step is ready to
-        # call: the op's `compute`, its inputs, its output. The assigns are
-        # listed apart, as (variable, output) pairs: the values to write.
+        # Each step is ready to call: the op's `compute`, its inputs, its
+        # output. The assigns are listed apart: the values to write.
         constants = {t: t.initial_value for t in order if t.constant}
         variables = [t for t in order if t.op is None and not t.constant]
         steps = [(t.op.compute, t.op.inputs, t) for t in order if t.op is not None]
@@ -108,14 +100,10 @@ class Session:
 
     # ## Running
     #
-    # `run` takes a tensor and returns its value, or any nesting of lists,
-    # tuples and dicts of tensors and returns the same structure of values,
-    # as TensorFlow does. `values` holds every value of this run, each
-    # computed once, however many ops read it.
-    #
-    # A run changes `self.state` only at its very end, and only if it
-    # succeeded: a run that raises leaves every weight as it was, never
-    # half of them updated.
+    # `run` takes a tensor, or any nesting of lists, tuples and dicts of
+    # them, and returns the values in the same structure. A run changes the
+    # state only at its very end, if it succeeded: a run that raises leaves
+    # every weight as it was, never half of them updated.
     def run(self, fetches, feed_dict=None):
         tensors = tuple(flatten(fetches))
         feeds = feed_dict or {}
@@ -127,8 +115,7 @@ class Session:
         with self.lock:
             values.update((t, self.state.get(t, t.initial_value)) for t in variables)
         self.walk(steps, values)
-        # The results are made before anything is written, so that even a
-        # fetch structure that refuses to be rebuilt leaves the state alone.
+        # (Results first: a structure that cannot be rebuilt writes nothing.)
         results = rebuild(fetches, iter([fetched(values[t]) for t in tensors]))
         with self.lock:
             for t in variables:
@@ -136,9 +123,9 @@ class Session:
             self.state.update((t, values[output]) for t, output in assigns)
         return results
 
-    # This loop is the whole of evaluation: each step's value goes into
-    # `values`, where later steps read it. An error is raised again naming
-    # the op and its inputs' shapes, to find the line that built it.
+    # This loop is the whole of evaluation: each value is computed once, and
+    # later steps read it from `values`. An error is raised again naming
+    # the op and its inputs' shapes.
     def walk(self, steps, values):
         read = values.__getitem__
         try:
@@ -148,11 +135,8 @@ class Session:
             where = output.op.describe([np.shape(values[x]) for x in inputs])
             raise RuntimeError(f"{output} failed in {where}: {error}") from error
 
-    # A fed value enters through `frozen` (tensor.py), in the tensor's
-    # dtype if that is known, as TensorFlow converts feeds: an int array fed
-    # to a float64 variable is float64 for that run, and the variable never
-    # changes dtype. It must fit the tensor's static shape, if it has one:
-    # the backward pass was built for that shape.
+    # A fed value enters through `frozen` (tensor.py) in the tensor's dtype,
+    # if known, and must fit its static shape, if known.
     def feed_value(self, t, value):
         try:
             value = frozen(value, t.dtype)
@@ -166,8 +150,8 @@ class Session:
 
 # ## Fetches and results
 #
-# `flatten` lists the tensors of a fetch structure in order, refusing
-# anything else; `rebuild` puts values back into the same structure.
+# `flatten` lists a fetch structure's tensors, refusing anything else;
+# `rebuild` puts values back into the same structure.
 def flatten(fetches):
     if isinstance(fetches, Tensor):
         yield fetches
@@ -180,9 +164,7 @@ def flatten(fetches):
                         "a tensor, or a list, tuple or dict of tensors")
 
 
-# A dict is copied and each value replaced, so that a subclass keeps what
-# it holds besides its items (a `defaultdict`'s default); a namedtuple is
-# rebuilt from its fields.
+# (A dict is copied, keeping a `defaultdict`'s default.)
 def rebuild(fetches, values):
     if isinstance(fetches, Tensor):
         return next(values)
@@ -197,8 +179,7 @@ def rebuild(fetches, values):
     return type(fetches)(items)
 
 
-# A value handed back is a fresh copy, the caller's own; a scalar comes
-# back as a NumPy scalar (`np.float64`, …), a group's None as None.
+# A value handed back is a fresh copy; a scalar, a NumPy scalar.
 def fetched(value):
     value = np.array(value)
     return value if value.ndim else value[()]
