@@ -8,7 +8,8 @@
 # engine, says what you should see when it works, and gives a hint.
 #
 # Every exercise has a worked solution in the project's
-# `tests/test_exercises.py`, checked the way the engine itself is checked:
+# `tests/test_exercises.py`, rendered as the next page,
+# [solutions](solutions.html), and checked the way the engine itself is checked:
 # gradients against finite differences, training against main.py's known
 # numbers or against the same arithmetic written out in NumPy. Try each
 # one before you look. The same tests check your own solutions too: see
@@ -19,6 +20,23 @@
 # `y = build(*xs)` from one tensor per value, and compares every gradient
 # `graph.gradients(y, xs)` returns with central finite differences,
 # `(f(x + ε) − f(x − ε)) / 2ε`, element by element.
+#
+# ## Exercise 0: A scalar engine, from nothing
+#
+# Before changing this engine, write a small one: graph mode for single
+# numbers, in about 60 lines. A `Node` holds a number (a variable) or an
+# op and its input nodes; `+`, `*`, `-` and a `sigmoid` method build nodes;
+# `evaluate(node)` computes a node's value (recursion is fine at this
+# size); and `gradients(y, xs)` returns *nodes* for $∂y/∂x$, built with
+# Kahn's algorithm as graph.py's are, so that `gradients` of a gradient
+# gives a second derivative. Check it against central differences, and
+# check that $y = x^3$ at $x = 3$ gives 27, 27 and 18 for $y$, $y'$ and
+# $y''$.
+#
+# *Hint:* give each op a forward rule on numbers and a backward rule that
+# builds nodes: for `mul`, $(g \cdot b,\ g \cdot a)$. Count each node's
+# uses on a walk back from `y` first; a node joins the queue when its last
+# use has sent its gradient.
 #
 # ## Exercise 1: Biases, and where `sum_to` comes from
 #
@@ -179,6 +197,14 @@ if __name__ == "__main__":
 
 # ## Further reading
 #
+# - Atılım Güneş Baydin, Barak Pearlmutter, Alexey Radul and Jeffrey
+#   Siskind, ["Automatic Differentiation in Machine Learning: a
+#   Survey"](https://arxiv.org/abs/1502.05767) (JMLR, 2018): forward and
+#   reverse mode, and how they relate to symbolic and numeric
+#   differentiation, with the field's own names for everything here.
+# - Andrej Karpathy, [micrograd](https://github.com/karpathy/micrograd):
+#   reverse mode for scalars in about 100 lines, recording as it computes,
+#   as a tape does (eager.py), where exercise 0 builds a graph first.
 # - Christopher Olah, ["Calculus on Computational Graphs:
 #   Backpropagation"](https://colah.github.io/posts/2015-08-Backprop/)
 #   (2015): forward and reverse accumulation on small graphs, with
@@ -196,4 +222,4 @@ if __name__ == "__main__":
 #   tensor here). Its loop releases an op when that count reaches zero, as
 #   ours does.
 #
-# That is the end. Back to the start: [main.py](main.html).
+# Next: the worked [solutions](solutions.html).

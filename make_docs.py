@@ -37,9 +37,17 @@ ROOT = Path(__file__).resolve().parent
 PARTS = {
     "Part I, the engine": ["main", "graph", "tensor", "ops", "session"],
     "Part II, beyond the engine": ["eager", "control_flow", "nn_ops", "digits", "tf_test",
-                                   "tf_digits", "compiler", "exercises"],
+                                   "tf_digits", "compiler", "exercises", "solutions"],
 }
 READING_ORDER = [name for names in PARTS.values() for name in names]
+
+# Every page is a module of the same name, but the exercises' solutions,
+# which are the tests that check them.
+SOURCES = {"solutions": "tests/test_exercises.py"}
+
+
+def source_of(name):
+    return ROOT / SOURCES.get(name, f"{name}.py")
 
 STYLE = ROOT / "style.css"
 
@@ -100,7 +108,7 @@ def render_page(name, folder):
     import pycco.main
     from latex2mathml.converter import convert
 
-    source = str(ROOT / f"{name}.py")
+    source = str(source_of(name))
     code = Path(source).read_text(encoding="utf-8")
     language = pycco.main.get_language(source, code)
     sections = pycco.main.parse(code, language)

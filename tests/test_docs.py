@@ -13,7 +13,7 @@ import pytest
 from helpers import missing, need
 from packaging.requirements import Requirement
 
-from make_docs import PAGES_NEED, READING_ORDER
+from make_docs import PAGES_NEED, READING_ORDER, source_of
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -54,7 +54,7 @@ def render(folder, *options):
 def test_the_reading_order_is_every_rendered_module():
     # Every page in the reading order is a module, and every page in docs/
     # (but the index, a copy of the first) is in the reading order.
-    assert all((ROOT / f"{name}.py").is_file() for name in READING_ORDER)
+    assert all(source_of(name).is_file() for name in READING_ORDER)
     rendered = {p.stem for p in DOCS.glob("*.html")} - {"index"}
     assert rendered == set(READING_ORDER)
 
@@ -157,7 +157,7 @@ def test_each_page_opens_with_the_navigation_and_points_to_the_next(index):
 @pytest.mark.parametrize("name", READING_ORDER)
 def test_code_fits_the_code_column(name):
     # Pycco's code column shows about 85 characters; longer lines are cut off.
-    lines = (ROOT / f"{name}.py").read_text(encoding="utf-8").splitlines()
+    lines = source_of(name).read_text(encoding="utf-8").splitlines()
     wide = [i for i, line in enumerate(lines, 1) if len(line) > 85]
     assert wide == [], f"{name}.py lines {wide} are wider than the rendered code column"
 
@@ -167,7 +167,7 @@ def test_blocks_in_the_prose_fit_the_prose_column(name):
     # At 1024 px the prose column has 320 px for text, room for 46 characters
     # of its 11 px monospace: a longer line of a preformatted block (a comment
     # line indented four spaces past the #) would run under the code.
-    lines = (ROOT / f"{name}.py").read_text(encoding="utf-8").splitlines()
+    lines = source_of(name).read_text(encoding="utf-8").splitlines()
     blocks = [(i, m.group(1)) for i, line in enumerate(lines, 1)
               if (m := re.match(r"\s*# {5}(.*)$", line))]
     wide = [i for i, text in blocks if len(text) > 46]

@@ -1,10 +1,11 @@
-"""Worked solutions to the exercises on the last page (exercises.py).
-
-Each exercise's solution is written out here as a reader might write it,
-and checked like the rest of the engine: gradients against finite
-differences (helpers.check_gradients), training against main.py's known
-numbers or against the same computation written by hand in NumPy.
-"""
+# # Solutions to the exercises
+#
+# Each exercise's solution, written out as a reader might write it, and
+# checked as the engine itself is checked: gradients against central
+# differences (`check_gradients`, tests/helpers.py), training against
+# main.py's known numbers or the same computation in NumPy. Each solution
+# is the functions the exercise names; `python exercises.py mine.py` runs
+# these tests on yours instead.
 
 import importlib.util
 import os
@@ -25,10 +26,16 @@ from session import Session
 # `python exercises.py mine.py` puts mine.py's path in SOLUTIONS. Every test
 # then calls mine.py's functions for its exercise (named below) in place of
 # the worked solution in this file, and skips if mine.py lacks one.
-SOLUTIONS = {"0": ["Node", "evaluate", "gradients"], "1": ["model_with_biases"],
-             "2": ["tanh"], "3": ["model_with_rate"], "4": ["model_on_placeholders"],
-             "5": ["model_with_momentum"], "6": ["hessian_vector_product"],
-             "7": ["naive_gradients"]}
+SOLUTIONS = {
+    "0": ["Node", "evaluate", "gradients"],
+    "1": ["model_with_biases"],
+    "2": ["tanh"],
+    "3": ["model_with_rate"],
+    "4": ["model_on_placeholders"],
+    "5": ["model_with_momentum"],
+    "6": ["hessian_vector_product"],
+    "7": ["naive_gradients"],
+}
 
 
 @cache
@@ -78,6 +85,7 @@ def numpy_gradients(w0, w1):
 # and a `gradients` that adds new nodes to the graph, so that it can be
 # applied to its own answers. Each op is a line of `FORWARD` and a line of
 # `BACKWARD` (its vector-Jacobian product, here for one number).
+
 
 class Node:
     """A variable (`value`) or the output of `op` applied to `inputs`."""
@@ -175,6 +183,7 @@ def test_exercise_0_gradients_are_nodes_so_they_differentiate_again():
 
 # ## Exercise 1: biases, and sum_to in the backward graph
 
+
 def model_with_biases(graph, w0, b0, w1, b1):
     inputs, targets = graph.tensor(main.X), graph.tensor(main.y)
     activations0 = graph.sigmoid(graph.dot(inputs, w0) + b0)
@@ -187,8 +196,13 @@ BIASES = [np.array([0.1, -0.2, 0.3, -0.4]), np.array([0.05])]
 
 def test_exercise_1_bias_gradients_match_finite_differences():
     w0, w1 = main.initial_weights()
-    check_gradients(lambda w0, b0, w1, b1: model_with_biases(w0.graph, w0, b0, w1, b1),
-                    w0, BIASES[0], w1, BIASES[1])
+    check_gradients(
+        lambda w0, b0, w1, b1: model_with_biases(w0.graph, w0, b0, w1, b1),
+        w0,
+        BIASES[0],
+        w1,
+        BIASES[1],
+    )
 
 
 def test_exercise_1_a_bias_brings_sum_to_into_the_backward_graph():
@@ -205,8 +219,13 @@ def test_exercise_1_a_bias_brings_sum_to_into_the_backward_graph():
     assert [np.shape(v) for v in values] == [(4,), (1,)]
     # Without biases nothing broadcasts, and no sum_to is built.
     loss, _, _ = main.build_model(*main.initial_weights())
-    weights = [t for t in walk([loss]) if t.op is None and np.ndim(t.initial_value) == 2
-               and np.shape(t.initial_value) in {(2, 4), (4, 1)}]
+    weights = [
+        t
+        for t in walk([loss])
+        if t.op is None
+        and np.ndim(t.initial_value) == 2
+        and np.shape(t.initial_value) in {(2, 4), (4, 1)}
+    ]
     assert "sum_to" not in kinds(loss.graph.gradients(loss, weights))
 
 
@@ -221,10 +240,13 @@ def test_exercise_1_the_biased_network_trains():
     sess = Session(graph)
     losses = [sess.run([update, loss])[1] for _ in range(3000)]
     assert losses[0] > 0.25 and losses[-1] < 0.01
-    assert all(later <= earlier for earlier, later in zip(losses[500:], losses[501:]))
+    assert all(
+        later <= earlier for earlier, later in zip(losses[500:], losses[501:])
+    )
 
 
 # ## Exercise 2: a tanh op
+
 
 class TanhOp(BaseOp):
     def compute(self, sess, x):
@@ -250,25 +272,35 @@ def test_exercise_2_tanh_and_its_gradient(shape, placeholders):
     # Its gradient is made of ops, so it has a gradient too:
     # tanh''(x) = −2 tanh(x) (1 − tanh²(x)).
     got = check_gradients(derivative_of(tanh), x, placeholders=placeholders)
-    np.testing.assert_allclose(got[0], -2 * np.tanh(x) * (1 - np.tanh(x) ** 2), atol=1e-12)
+    np.testing.assert_allclose(
+        got[0], -2 * np.tanh(x) * (1 - np.tanh(x) ** 2), atol=1e-12
+    )
 
 
 def test_exercise_2_tanh_inside_a_model():
-    check_gradients(lambda a, b: tanh(a.graph.dot(a, b)) * b.graph.transpose(a),
-                    [[0.3, -0.7], [1.2, 0.4]], [[0.5, -1.1], [0.8, 0.2]])
+    check_gradients(
+        lambda a, b: tanh(a.graph.dot(a, b)) * b.graph.transpose(a),
+        [[0.3, -0.7], [1.2, 0.4]],
+        [[0.5, -1.1], [0.8, 0.2]],
+    )
 
 
 # ## Exercise 3: the learning rate as a placeholder
 
+
 def model_with_rate():
     loss, _, output = main.build_model(*main.initial_weights())
     graph = loss.graph
-    w0, w1 = [t for t in sorted(walk([loss]), key=lambda t: t.number)
-              if t.op is None and np.shape(t.initial_value) in {(2, 4), (4, 1)}]
+    w0, w1 = [
+        t
+        for t in sorted(walk([loss]), key=lambda t: t.number)
+        if t.op is None and np.shape(t.initial_value) in {(2, 4), (4, 1)}
+    ]
     rate = graph.tensor()
     g0, g1 = graph.gradients(loss, [w0, w1])
-    update = graph.group([graph.assign(w0, w0 - rate * g0),
-                          graph.assign(w1, w1 - rate * g1)])
+    update = graph.group(
+        [graph.assign(w0, w0 - rate * g0), graph.assign(w1, w1 - rate * g1)]
+    )
     return loss, update, rate, (w0, w1)
 
 
@@ -306,6 +338,7 @@ def test_exercise_3_forgetting_to_feed_the_rate_says_so():
 
 # ## Exercise 4: minibatches through feed_dict
 
+
 def model_on_placeholders(w0, w1):
     graph = Graph()
     inputs, targets = graph.tensor(), graph.tensor()
@@ -327,7 +360,9 @@ def test_exercise_4_feeding_all_four_rows_is_main_pys_training():
 
 
 def test_exercise_4_minibatches_of_two_rows():
-    inputs, targets, loss, update, (w0, w1) = model_on_placeholders(*main.initial_weights())
+    inputs, targets, loss, update, (w0, w1) = model_on_placeholders(
+        *main.initial_weights()
+    )
     sess = Session(loss.graph)
     rng = np.random.default_rng(0)
     for _ in range(5_000):
@@ -339,7 +374,9 @@ def test_exercise_4_minibatches_of_two_rows():
     assert final < 0.01
     # One step on a batch is the NumPy step on those rows alone.
     before = sess.run([w0, w1])
-    step_loss = sess.run([update, loss], {inputs: main.X[:2], targets: main.y[:, :2]})[1]
+    step_loss = sess.run(
+        [update, loss], {inputs: main.X[:2], targets: main.y[:, :2]}
+    )[1]
     h = sigmoid(main.X[:2] @ before[0])
     o = sigmoid(h @ before[1])
     assert step_loss == pytest.approx(np.mean((main.y[:, :2].T - o) ** 2), rel=1e-12)
@@ -351,14 +388,16 @@ def test_exercise_4_minibatches_of_two_rows():
 
 # ## Exercise 5: momentum, built from assign
 
+
 def model_with_momentum(momentum):
     graph = Graph()
     start = main.initial_weights()
     weights = [graph.tensor(w) for w in start]
     velocities = [graph.tensor(np.zeros_like(w)) for w in start]
     inputs, targets = graph.tensor(main.X), graph.tensor(main.y)
-    activations1 = graph.sigmoid(graph.dot(graph.sigmoid(graph.dot(inputs, weights[0])),
-                                           weights[1]))
+    activations1 = graph.sigmoid(
+        graph.dot(graph.sigmoid(graph.dot(inputs, weights[0])), weights[1])
+    )
     loss = graph.mean(graph.square(graph.transpose(targets) - activations1))
     grads = graph.gradients(loss, weights)
     steps = []
@@ -398,6 +437,7 @@ def test_exercise_5_momentum_learns_faster():
 
 # ## Exercise 6: a Hessian-vector product
 
+
 def hessian_vector_product(y, x, v):
     # gradients(y, x) is the tensor g = ∇y. gradients differentiates the
     # *sum* of its y, so gradients(g * v, x) is ∇(Σ_j g_j v_j) = H v.
@@ -429,14 +469,24 @@ def test_exercise_6_against_finite_differences_of_the_gradient():
     hv = hessian_vector_product(y, x, v)
     sess = Session(graph)
     eps = 1e-5
-    expected = (sess.run(g, {x: w0 + eps * v}) - sess.run(g, {x: w0 - eps * v})) / (2 * eps)
+    expected = (sess.run(g, {x: w0 + eps * v}) - sess.run(g, {x: w0 - eps * v})) / (
+        2 * eps
+    )
     np.testing.assert_allclose(sess.run(hv), expected, rtol=1e-6, atol=1e-9)
     # And each element is a second derivative, checked the standard way.
-    check_gradients(lambda x: x.graph.gradients(
-        x.graph.mean(x.graph.square(x.graph.sigmoid(x))), [x])[0] * v[0], w0[0])
+    check_gradients(
+        lambda x: (
+            x.graph.gradients(x.graph.mean(x.graph.square(x.graph.sigmoid(x))), [x])[
+                0
+            ]
+            * v[0]
+        ),
+        w0[0],
+    )
 
 
 # ## Exercise 7: the naive queue, and what it costs
+
 
 def naive_gradients(y, x):
     # Every partial gradient is passed on as soon as it is made, with no
@@ -485,11 +535,16 @@ def test_exercise_7_both_queues_give_the_same_gradient():
 
 def test_exercise_7_the_naive_queue_doubles_its_work_at_every_level():
     naive = [ops_added(naive_gradients, n)[0] for n in range(1, 11)]
-    counted = [ops_added(lambda t, x: t.graph.gradients(t, [x])[0], n)[0]
-               for n in range(1, 11)]
+    counted = [
+        ops_added(lambda t, x: t.graph.gradients(t, [x])[0], n)[0]
+        for n in range(1, 11)
+    ]
     # Counting uses: a fixed number of ops per level.
     assert len({b - a for a, b in zip(counted, counted[1:])}) == 1
     # Passing every part on: each level's work is twice the one before.
     growth = [b - a for a, b in zip(naive, naive[1:])]
     assert all(later == 2 * earlier for earlier, later in zip(growth, growth[1:]))
     assert naive[-1] > 50 * counted[-1]
+
+
+# That is the end. Back to the start: [main.py](main.html).
