@@ -135,10 +135,11 @@ class Graph:
     # product**. That is what `op.gradient(grad)` computes, `grad` being
     # $\bar u$, without ever forming $J$: for main.py's first sigmoid $J$
     # is 16 × 16 and zero off the diagonal, and `gradient` multiplies
-    # elementwise instead. $\bar x$ has one entry per element of $x$: its
-    # shape. If $x$ is used by several ops, each use adds a term. Applying
-    # this from the loss back to the inputs, op by op, is **reverse-mode
-    # automatic differentiation** (backpropagation, in neural networks).
+    # elementwise instead (each 4 × 4 matrix counts as a vector of 16).
+    # $\bar x$ has one entry per element of $x$: its shape. If $x$ is used
+    # by several ops, each use adds a term. Applying this from the loss back
+    # to the inputs, op by op, is **reverse-mode automatic
+    # differentiation** (backpropagation, in neural networks).
     #
     # ### A worked example
     #
@@ -158,6 +159,7 @@ class Graph:
     # $b$ is used twice, and its two terms add up. By hand,
     # $∂y/∂a = b + 1 = 3$ and $∂y/∂b = (b + 1) + (a + b) = 6$. In code:
     #
+    #     graph = Graph()
     #     a, b = graph.tensor(1.0), graph.tensor(2.0)
     #     y = (a + b) * (b + 1)
     #     ga, gb = graph.gradients(y, [a, b])
@@ -214,7 +216,7 @@ class Graph:
 
         # First, walk back from `y`, recording every use of every tensor
         # (`t * t` counts twice), with a stack rather than recursion: Python
-        # allows 1,000 nested calls, and graphs are far deeper.
+        # allows 1,000 nested calls, and graphs can be far deeper.
         users = {y: []}
         stack = [y]
         while stack:
@@ -270,7 +272,7 @@ class Graph:
 
         # On the worked example (`waiting` after each turn):
         #
-        #     turn leaves gradient  waiting      queue
+        #     turn takes  gradient  waiting      queue
         #     0                     u1 v1 a1 b2  y
         #     1    y      1         u0 v0 a1 b2  u v
         #     2    u      1·v = 3   u0 v0 a0 b1  v a

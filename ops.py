@@ -181,12 +181,13 @@ class DotOp(BaseOp):
 
     # With $y = ab$, $y_{ij} = \sum_l a_{il} b_{lj}$, so
     # $∂y_{ij}/∂a_{il} = b_{lj}$, and the chain rule sums over every $y_{ij}$
-    # that $a_{il}$ feeds (row $i$ only), with $g$ the incoming gradient:
+    # that $a_{il}$ feeds (row $i$ only):
     #
-    # $$\bar a_{il} = \sum_j g_{ij} \, b_{lj} = (g \, b^T)_{il}$$
+    # $$\bar a_{il} = \sum_j \bar y_{ij} \, b_{lj} = (\bar y \, b^T)_{il}$$
     #
-    # and likewise $\bar b = a^T g$. The shapes agree: $g$ is (n, m), so
-    # $g b^T$ is (n, k) like $a$, and $a^T g$ is (k, m) like $b$.
+    # and likewise $\bar b = a^T \bar y$. The shapes agree: $\bar y$ is
+    # (n, m), so $\bar y b^T$ is (n, k) like $a$, and $a^T \bar y$ is
+    # (k, m) like $b$.
     def gradient(self, grad):
         a, b = self.inputs
         return [self.graph.dot(grad, self.graph.transpose(b)),
@@ -274,9 +275,10 @@ kept = lambda x: None if x.dtype == bool else x.dtype
 #
 # NumPy lets `a + b` add a (2, 3) matrix $a$ and a (3,) vector $b$: $b$ is
 # reused for every row, $y_{ij} = a_{ij} + b_j$. Reuse means a sum in the
-# chain rule: $\bar b_j = \sum_i g_{ij}$. With
+# chain rule: $\bar b_j = \sum_i \bar y_{ij}$. With
 #
-# $$g = \begin{pmatrix} 1 & 2 & 3 \\ 4 & 5 & 6 \end{pmatrix}, \qquad
+# $$\bar y = \left( \begin{array}{ccc} 1 & 2 & 3 \\ 4 & 5 & 6
+# \end{array} \right), \qquad
 # \bar b = (1 + 4,\ 2 + 5,\ 3 + 6) = (5, 7, 9)$$
 #
 # and $\bar b$ has $b$'s shape, as it must. That summing back is `sum_to`.

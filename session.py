@@ -10,7 +10,7 @@
 # 4. its **initial value**, copied into the state when first read.
 #
 # A placeholder nobody fed has none, and the run stops with an error
-# naming it. Placeholders are how data gets in:
+# naming it. Placeholders are how data gets in (`sess` a session):
 #
 #     p = graph.tensor()       # a placeholder
 #     sess.run(p * 2, feed_dict={p: [1, 2]})
@@ -46,7 +46,7 @@ def evaluate(t, feed_dict, state, cache=None):
 
 # It is correct (the tests check it against `Session`), but two things
 # retired it. Each op in a chain is one more nested call, and Python
-# allows 1,000, so a backward pass, a long chain, raises `RecursionError`.
+# allows 1,000, so a chain of a few hundred ops raises `RecursionError`.
 # And every run repeats the same walk, which in training never changes.
 # `Session` walks the graph once, with a stack, and keeps the result as a
 # *plan* that later runs follow.

@@ -75,14 +75,10 @@ class Tensor:
 # (changing the caller's array afterwards changes nothing), and a tensor,
 # a promise of a value, is refused as a value, naming it.
 #
-# A value takes the dtype of the tensor it meets, as in TensorFlow:
-# `graph.convert` passes the dtype of the op's other inputs, and a feed
-# takes the dtype of the tensor it feeds. The conversion stays within a
-# kind: 2 may become a float32 2, but 0.5 never becomes an integer. So
-# `x * 0.2` and `x * np.float64(0.2)` with `x` in float32 stay float32,
-# forward and backward. A value that meets no dtype keeps NumPy's own,
-# except that a Python number beside a placeholder stays a number, which
-# NumPy gives the dtype of the array it meets when the op runs.
+# A value takes the dtype of the tensor it meets, as in TensorFlow (within
+# its kind: 2 may become a float32 2, 0.5 never an integer), so `x * 0.2`
+# with `x` in float32 stays float32, forward and backward. A value that
+# meets no known dtype keeps NumPy's own.
 def frozen(value, dtype=None):
     array = np.array(value)
     for v in array.flat if array.dtype == object else ():

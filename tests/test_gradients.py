@@ -339,5 +339,5 @@ def test_the_worked_example_on_graph_py_prints_what_it_says(capsys):
     lines = [re.sub(r"^\s*#     ", "", line) for line in block.splitlines()]
     code = "\n".join(line for line in lines if line.strip() and not line.startswith(" "))
     expected = next(line.strip() for line in lines if line.startswith(" ")).lstrip("# ")
-    exec(code, {"graph": Graph(), "Session": Session})
+    exec(code, {"Graph": Graph, "Session": Session})
     assert capsys.readouterr().out.split() == expected.split() == ["3.0", "6.0"]
