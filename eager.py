@@ -36,9 +36,9 @@ from tqdm import tqdm
 
 import main
 from graph import Graph
-from ops import AssignOp, BaseOp
+from ops import AssignOp, BaseOp, spelled
 from session import flatten, rebuild
-from tensor import Tensor
+from tensor import Tensor, frozen
 
 
 # ## Eager tensors
@@ -104,20 +104,31 @@ class EagerGraph(Graph):
             t.value = np.asarray(t.initial_value)
         return t
 
-    # A number becomes a constant that holds the number itself, not an
-    # array: NumPy treats a Python number as *weak*, taking the dtype of
-    # the array it meets (tensor.py's `frozen` keeps numbers for that).
-    # Each is made once and looked up after (`typed=True` keeps `1`, `1.0`
-    # and `True` apart), except zero: `0.0 == -0.0`, so the cache would
-    # hand out one for the other, and `1 / x` tells them apart.
-    def convert(self, value):
+    # A number becomes a constant by graph mode's rule (graph.py's
+    # `convert`): it takes the dtype of the op's other inputs, so `x * 2`
+    # stays float32 for a float32 `x`. Each is made once for each number
+    # and dtype, and looked up after (`typed=True` keeps `1`, `1.0` and
+    # `True` apart), except zero: `0.0 == -0.0`, so the cache would hand
+    # out one for the other, and `1 / x` tells them apart. (Eager tensors
+    # all know their dtypes, bar `group`'s; beside that, a number stays a
+    # number, uncached, as in graph mode.)
+    def convert(self, value, *others):
         if type(value) in (bool, int, float):
-            return self.constants(value) if value else self.constant(value)
-        return super().convert(value)
+            dtypes = [x.dtype for x in others if isinstance(x, Tensor)]
+            if all(dtype is not None for dtype in dtypes):
+                try:
+                    return (self.constants if value else self.constant)(value, *dtypes)
+                except TypeError:
+                    pass
+        constant = super().convert(value, *others)
+        if constant.constant:
+            constant.value = constant.initial_value
+        return constant
 
-    def constant(self, number):
-        constant = super().convert(number)
-        constant.value = number
+    def constant(self, number, *dtypes):
+        dtype = np.result_type(*dtypes) if dtypes else None
+        constant = super().convert(frozen(number, dtype))
+        constant.value = constant.initial_value
         return constant
 
     # Graph mode's `gradients` walks every op behind `y`; here only a tape
@@ -166,16 +177,19 @@ class EagerGraph(Graph):
     # it). Nothing else reads `op.output`.
     def op(self, op_class, *inputs, **attributes):
         inputs = [x if type(x) is EagerTensor and x.graph is self
-                  else self.convert(x) for x in inputs]
+                  else self.convert(x, *inputs) for x in inputs]
         if op_class.unchanged is not BaseOp.unchanged:
             unchanged = op_class.unchanged(*inputs)
             if unchanged is not None:
                 return unchanged
-        if op_class.__init__ is BaseOp.__init__:
+        if op_class.__init__ is BaseOp.__init__ or op_class is AssignOp and (
+                inputs[0].op is None and not inputs[0].constant):
             op = op_class.__new__(op_class)
             op.graph, op.inputs = self, inputs
             if attributes:
                 vars(op).update(attributes)
+                if op.axis is not None:
+                    op.axis = spelled(op, op.axis)
             y = EagerTensor.__new__(EagerTensor)
             y.op, y.graph, y.number = op, self, next(self.numbers)
         else:
@@ -183,8 +197,9 @@ class EagerGraph(Graph):
             y = op.output
             del op.output
         try:
-            y.value = op.compute(None, *[x.value for x in inputs])
-            y.shape = getattr(y.value, "shape", ())
+            y.value = value = op.compute(None, *[x.value for x in inputs])
+            y.shape = getattr(value, "shape", ())
+            y.dtype = getattr(value, "dtype", None)
         except Exception as error:
             super().op(op_class, *inputs, **attributes)
             where = op.describe([np.shape(x.value) for x in inputs])
@@ -262,9 +277,10 @@ class GradientTape:
         if not isinstance(y, EagerTensor):
             raise TypeError(f"a tape differentiates an eager tensor, not {y!r}")
         xs = list(flatten(sources))
-        live, steps = set(xs), []
+        live = {x for x in xs if differentiable(x)}
+        steps = []
         for op, output in self.record:
-            if not live.isdisjoint(op.inputs):
+            if not live.isdisjoint(op.inputs) and differentiable(output):
                 live.add(output)
                 steps.append((op, output))
 
@@ -292,6 +308,12 @@ class GradientTape:
 # at once, with one tape shared between them: neither takes the output
 # back while the other's rule is reading it.
 LENDING = threading.Lock()
+
+
+# Integers and booleans move in jumps and have no derivative: as in
+# graph.py's `gradients`, they are never live, and their gradient is
+# None.
+differentiable = lambda t: t.dtype is None or t.dtype.kind in "fc"
 
 
 # ## XOR, eagerly
