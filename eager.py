@@ -24,7 +24,7 @@
 #
 # Eager mode builds every op again at every step, where a session planned
 # them once, so here the cost of building an op matters as much as its
-# arithmetic. Built the graph way, an op takes about 4.5 µs of Python for
+# arithmetic. Built the graph way, an op takes about 7 µs of Python for
 # a third of a microsecond of NumPy. The sections below say what eager
 # mode leaves out, and why leaving it out changes no value and no error.
 import itertools
@@ -36,22 +36,25 @@ from tqdm import tqdm
 
 import main
 from graph import Graph
-from ops import AssignOp, BaseOp
+from ops import AssignOp, BaseOp, spelled
 from session import flatten, rebuild
-from tensor import Tensor
+from tensor import Tensor, frozen
 
 
 # ## Eager tensors
 #
 # An eager tensor carries its value, in `value`, from the moment it is
-# made: a variable's initial value, as an array, a number's constant the
-# number itself, and an op's output what the op computed. `assign`
-# replaces a variable's.
+# made: a variable's or a constant's initial value, as an array, and an
+# op's output what the op computed. `assign` replaces a variable's.
 #
-# *Left out: static shapes.* Graph mode works out each op's output shape
-# before the op runs (ops.py's `infer_shape`). Here the value exists as
-# soon as the op does, so the output's shape is simply its value's (`()`
-# for a value without a `shape`, such as `group`'s None).
+# *Left out: static shapes and dtypes.* Graph mode works out each op's
+# output shape before the op runs (ops.py's `infer_shape`), and its
+# dtype by a trial run of `compute` on inputs of one element each. Here
+# the value exists as soon as the op does, so the output's shape and
+# dtype are simply its value's: NumPy gives a value the same dtype
+# whatever its size, so they are the dtypes graph mode infers. (A value
+# without them, such as `group`'s None, has the shape `()` and no
+# dtype.)
 class EagerTensor(Tensor):
     # An op's output is made without `Tensor.__init__` (see `op` below);
     # like every op's output, it has no initial value.
@@ -104,20 +107,35 @@ class EagerGraph(Graph):
             t.value = np.asarray(t.initial_value)
         return t
 
-    # A number becomes a constant that holds the number itself, not an
-    # array: NumPy treats a Python number as *weak*, taking the dtype of
-    # the array it meets (tensor.py's `frozen` keeps numbers for that).
-    # Each is made once and looked up after (`typed=True` keeps `1`, `1.0`
-    # and `True` apart), except zero: `0.0 == -0.0`, so the cache would
-    # hand out one for the other, and `1 / x` tells them apart.
-    def convert(self, value):
+    # A number becomes a constant by graph mode's rule (graph.py's
+    # `convert`): it takes the dtype of the op's other inputs, so `x * 2`
+    # stays float32 for a float32 `x`. Each is made once for each number
+    # and the dtypes it meets, which decide its own, and looked up after
+    # (`typed=True` keeps `1`, `1.0` and `True` apart), except zero:
+    # `0.0 == -0.0`, so the cache would hand out one for the other, and
+    # `1 / x` tells them apart. The rest is left to graph mode's `convert`:
+    # a number that cannot take the dtype (0.5 beside an int32 tensor),
+    # refused there with its message, and one beside a tensor of unknown
+    # dtype (here only `group`'s), which stays a number, and is its own
+    # value.
+    def convert(self, value, *others):
         if type(value) in (bool, int, float):
-            return self.constants(value) if value else self.constant(value)
-        return super().convert(value)
+            dtypes = [x.dtype for x in others if isinstance(x, Tensor)]
+            if all(dtype is not None for dtype in dtypes):
+                make = self.constants if value else self.constant
+                try:
+                    return make(value, *dtypes)
+                except TypeError:
+                    pass
+        constant = super().convert(value, *others)
+        if constant.constant:
+            constant.value = constant.initial_value
+        return constant
 
-    def constant(self, number):
-        constant = super().convert(number)
-        constant.value = number
+    def constant(self, number, *dtypes):
+        dtype = np.result_type(*dtypes) if dtypes else None
+        constant = super().convert(frozen(number, dtype))
+        constant.value = constant.initial_value
         return constant
 
     # Graph mode's `gradients` walks every op behind `y`; here only a tape
@@ -140,17 +158,21 @@ class EagerGraph(Graph):
     #
     # *Left out: `BaseOp.__init__`.* The op is made directly, with the
     # attributes `__init__` would give it: its graph, its inputs and any
-    # keyword attributes. What `__init__` does besides, converting inputs
-    # and inferring shapes, is not needed: the shape is the value's (see
-    # above), and an op whose shapes cannot fit is refused by `compute`
-    # just as surely. Graph mode relies on that already: a placeholder's
-    # shape is known only when a session runs, so every `compute` checks
-    # whatever its `infer_shape` checks. When `compute` fails, the op is
-    # built once more the graph way, so that the error is graph mode's own
-    # "cannot build" message, naming the shapes. An op class with an
-    # `__init__` of its own has checks of its own (`assign` makes sure its
-    # target is a variable): it is built the graph way, checks and all,
-    # and then gives up its `output` like every eager op (see below).
+    # keyword attributes, an `axis` spelled as `__init__` spells it. What
+    # `__init__` does besides, converting inputs and inferring shapes and
+    # dtypes, is not needed: they are the value's (see above), and an op
+    # whose shapes cannot fit is refused by `compute` just as surely.
+    # Graph mode relies on that already: a placeholder's shape is known
+    # only when a session runs, so every `compute` checks whatever its
+    # `infer_shape` checks. When `compute` fails, the op is built once
+    # more the graph way, so that the error is graph mode's own "cannot
+    # build" message, naming the shapes. An op class with an `__init__` of
+    # its own has checks of its own: `assign` makes sure its target is a
+    # variable, which here, with no placeholders, is a tensor that is
+    # neither an op's output nor a constant. An assign to one is made
+    # directly too; any other, and an op of any other such class, is
+    # built the graph way, checks and all, and then gives up its `output`
+    # like every eager op (see below).
     #
     # *Left out: asking `unchanged`.* Only classes that define it can
     # hand an input back; the others are not asked.
@@ -160,22 +182,25 @@ class EagerGraph(Graph):
     # each other are a reference cycle, which Python cannot free when the
     # last outside reference goes, only later, in its garbage collector,
     # and a collection walks every object still alive. An eager step makes
-    # 31 ops; their cycles cost it more than a tenth of its time. So an
+    # 30 ops; their cycles cost it more than a tenth of its time. So an
     # eager op keeps no `output`: the tape records the pair, and lends the
     # op its output while the op's `gradient` runs (sigmoid's rule reads
     # it). Nothing else reads `op.output`.
     def op(self, op_class, *inputs, **attributes):
         inputs = [x if type(x) is EagerTensor and x.graph is self
-                  else self.convert(x) for x in inputs]
+                  else self.convert(x, *inputs) for x in inputs]
         if op_class.unchanged is not BaseOp.unchanged:
             unchanged = op_class.unchanged(*inputs)
             if unchanged is not None:
                 return unchanged
-        if op_class.__init__ is BaseOp.__init__:
+        if op_class.__init__ is BaseOp.__init__ or op_class is AssignOp and (
+                inputs[0].op is None and not inputs[0].constant):
             op = op_class.__new__(op_class)
             op.graph, op.inputs = self, inputs
             if attributes:
                 vars(op).update(attributes)
+                if op.axis is not None:
+                    op.axis = spelled(op, op.axis)
             y = EagerTensor.__new__(EagerTensor)
             y.op, y.graph, y.number = op, self, next(self.numbers)
         else:
@@ -183,8 +208,9 @@ class EagerGraph(Graph):
             y = op.output
             del op.output
         try:
-            y.value = op.compute(None, *[x.value for x in inputs])
-            y.shape = getattr(y.value, "shape", ())
+            y.value = value = op.compute(None, *[x.value for x in inputs])
+            y.shape = getattr(value, "shape", ())
+            y.dtype = getattr(value, "dtype", None)
         except Exception as error:
             super().op(op_class, *inputs, **attributes)
             where = op.describe([np.shape(x.value) for x in inputs])
@@ -253,7 +279,9 @@ class GradientTape:
     #
     # First, a pass forwards marks the *live* tensors, those that depend
     # on a source, and keeps the ops with a live input: only they need
-    # differentiating, as in `gradients`. Then the pass backwards, from
+    # differentiating, as in `gradients`. As there, only floats are live
+    # (`differentiable`, below), so a gradient with respect to an integer
+    # or a boolean is None. Then the pass backwards, from
     # the seed, ones shaped like `y`: each op with partials waiting for its
     # output sums them, and its rule passes the sum on to its live inputs.
     # An op's rule still builds a gradient for every input, live or not
@@ -262,9 +290,10 @@ class GradientTape:
         if not isinstance(y, EagerTensor):
             raise TypeError(f"a tape differentiates an eager tensor, not {y!r}")
         xs = list(flatten(sources))
-        live, steps = set(xs), []
+        live = {x for x in xs if differentiable(x)}
+        steps = []
         for op, output in self.record:
-            if not live.isdisjoint(op.inputs):
+            if not live.isdisjoint(op.inputs) and differentiable(output):
                 live.add(output)
                 steps.append((op, output))
 
@@ -292,6 +321,12 @@ class GradientTape:
 # at once, with one tape shared between them: neither takes the output
 # back while the other's rule is reading it.
 LENDING = threading.Lock()
+
+
+# Integers and booleans move in jumps and have no derivative: as in
+# graph.py's `gradients`, they are never live, and their gradient is
+# None.
+differentiable = lambda t: t.dtype is None or t.dtype.kind in "fc"
 
 
 # ## XOR, eagerly
@@ -349,19 +384,19 @@ def train(epochs=10_000):
 #
 # A graph is a program you can look at before running it. The session
 # plans each run once and then only computes, and only what the fetches
-# need. Eager mode builds every op again at every step, 31 of them for
+# need. Eager mode builds every op again at every step, 30 of them for
 # this XOR step, and computes even the gradients nobody asked for (`dot`'s
 # rule returns one for `X` too, which a plan would leave out). It pays for
 # it. In `python benchmarks/xor.py`, with everything left out that this
-# page leaves out, the eager step takes about 2.5 times as long as the
-# walked `Session`'s step and about 9 times as long as the
-# `CompiledSession`'s (104, 41 and 12 µs in one run on the project's
+# page leaves out, the eager step takes about 2.7 times as long as the
+# walked `Session`'s step and about 8 times as long as the
+# `CompiledSession`'s (110, 41 and 13.5 µs in one run on the project's
 # machine), and about 6 times as long as the same step written by hand in
 # NumPy, where PyTorch's eager step takes about 3.8 times; built the
-# graph way, it took 12.8 times. A whole graph can be handed to a
-# compiler, as TensorFlow's XLA and JAX's `jit` do, to fuse its ops into
-# fewer, faster ones. And a graph can be differentiated before it ever
-# runs, for values it has not seen yet:
+# graph way, with a trial run for every op's dtype, it took 20 times. A
+# whole graph can be handed to a compiler, as TensorFlow's XLA and JAX's
+# `jit` do, to fuse its ops into fewer, faster ones. And a graph can be
+# differentiated before it ever runs, for values it has not seen yet:
 #
 #     graph = Graph()
 #     x = graph.tensor()    # no value yet

@@ -159,6 +159,79 @@ def test_eager_keeps_graph_mode_dtypes():
     assert {np.asarray(v).dtype for v in ours} == {np.dtype(np.float32)}
 
 
+# Eager tensors carry graph mode's dtypes and shapes, read from their
+# values: the same tensors built both ways, ints, booleans and numbers
+# among them, and a float32 gradient.
+def test_eager_dtypes_and_shapes_equal_graph_modes():
+    def build(k, x, i):
+        ys = [x * i, x / i, i / 2, i * 2, k.sum(i), k.mean(i, axis=0),
+              k.sigmoid(i), k.sum(x, axis=[0, 1]), k.softmax(x), k.step(x),
+              k.dot(x, k.transpose(x)), x > 0, k.sum(i > 3), 1 - x, k.add(2.0, 3)]
+        return [*ys, k.mean(k.sigmoid(x) * 0.5)]
+
+    x = np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)
+    i = np.arange(1, 7, dtype=np.int32).reshape(2, 3)
+    graph = Graph()
+    theirs = build(graph, graph.tensor(x), graph.tensor(i))
+    (dx,) = graph.gradients(theirs[-1], [theirs[0].op.inputs[0]])
+    values = Session(graph).run([*theirs, dx])
+    eager = EagerGraph()
+    xt = eager.tensor(x)
+    with GradientTape() as tape:
+        ours = build(eager, xt, eager.tensor(i))
+    ours.append(tape.gradient(ours[-1], xt))
+    for mine, t, value in zip(ours, [*theirs, dx], values, strict=True):
+        assert (mine.dtype, mine.shape) == (t.dtype, t.shape), t
+        assert mine.numpy().dtype == np.result_type(value), t
+        np.testing.assert_array_equal(mine.numpy(), value, err_msg=str(t))
+
+
+# A number takes the dtype of the tensor it meets, as in graph mode, and
+# the cached constant is one per number and dtype: the 2 of `n * 2`, for
+# an int32 `n`, is not the 2 of `x * 2`, for a float32 `x`, or `x * 2`
+# would become float64.
+def test_a_number_takes_the_dtype_of_the_tensor_it_meets():
+    graph = EagerGraph()
+    n = graph.tensor(np.arange(3, dtype=np.int32))
+    x = graph.tensor(np.ones(3, np.float32))
+    two_n, two_x = (n * 2).op.inputs[1], (x * 2).op.inputs[1]
+    assert (two_n.dtype, two_x.dtype) == (np.int32, np.float32)
+    assert (x * 2).dtype == np.float32 and (x * 2).op.inputs[1] is two_x
+    assert (n * 2).dtype == np.int32 and (n * 2).op.inputs[1] is two_n
+    with np.errstate(divide="ignore"):
+        infinity = 1 / (x * -0.0)
+    assert infinity.dtype == np.float32 and infinity.numpy()[0] == -np.inf
+    # A number that meets no tensor has NumPy's own dtype, as in graph mode.
+    assert graph.sum(3.0).dtype == np.float64 and graph.sum(3).dtype == np.int64
+    message = f"float64 does not convert to int32, the dtype of [{n}]"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        n * 0.5
+
+
+# Gradients with respect to integers and booleans are None, as in graph
+# mode; and a comparison, which has no gradient, is never differentiated.
+@pytest.mark.parametrize("value", [3, np.arange(3, dtype=np.int32), np.array([True, False])],
+                         ids=["int", "int32", "bool"])
+def test_tape_gradients_with_respect_to_integers_or_booleans_are_none(value):
+    graph = EagerGraph()
+    x, f = graph.tensor(value), graph.tensor(2.0)
+    with GradientTape() as tape:
+        y = x * x * f
+        total = graph.sum(x * f)
+    assert tape.gradient(y, [x, f])[0] is None
+    assert tape.gradient(total, f).numpy() == np.sum(value)
+
+
+def test_a_tape_passes_comparisons_by_as_graph_mode_does():
+    def build(k, x):
+        return k.sum(x * (x > 0) + x * (x * 2.0 > 0) + x * x)
+
+    values = [np.array([1.5, -0.5, 2.0])]
+    for ours, theirs in zip(eager_mode(build, values), graph_mode(build, values),
+                            strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_errors_name_the_op():
     graph = EagerGraph()
     with pytest.raises(ValueError, match="placeholder"):
@@ -510,6 +583,23 @@ def test_eager_refuses_what_graph_mode_refuses_with_its_message(name):
         with pytest.raises(ValueError, match="cannot build") as caught:
             MISFITS[name](graph, a)
         return re.sub(r"#\d+", "#", str(caught.value))
+
+    assert error(EagerGraph()) == error(Graph())
+
+
+# Two checks made while building, not by `compute`: an assign's target
+# must be a variable, and an axis must be spelled as TensorFlow spells one.
+# Eager mode refuses both with graph mode's message, and writes nothing.
+@pytest.mark.parametrize("name", ["an op's output", "a constant", "an axis"])
+def test_eager_refuses_what_graph_mode_refuses_as_it_builds(name):
+    def error(graph):
+        a = graph.tensor(np.ones((2, 3)))
+        build = {"an op's output": lambda: graph.assign(a * 2, a),
+                 "a constant": lambda: graph.assign(graph.convert(np.ones((2, 3))), a),
+                 "an axis": lambda: graph.sum(a, axis=[0, 1.5])}[name]
+        with pytest.raises((ValueError, TypeError)) as caught:
+            build()
+        return type(caught.value), re.sub(r"#\d+", "#", str(caught.value))
 
     assert error(EagerGraph()) == error(Graph())
 
