@@ -60,8 +60,11 @@ def initial_weights():
 # Each line of `build_model` adds ops to `graph` and returns the tensor
 # that will hold their result. With $\sigma$ the sigmoid,
 #
-# $$a_0 = \sigma(X W_0), \quad a_1 = \sigma(a_0 W_1), \quad
-# L = \frac{1}{4} \sum_i \left(y_i - a_{1,i}\right)^2$$
+# $$\begin{array}{rcl}
+# a_0 &=& \sigma(X W_0) \\
+# a_1 &=& \sigma(a_0 W_1) \\
+# L &=& \frac{1}{4} \sum_i \left(y_i - a_{1,i}\right)^2
+# \end{array}$$
 #
 # $W_0$ (`weights0`, 2 × 4) maps each input row to four hidden values,
 # $W_1$ (`weights1`, 4 × 1) maps those to one output, and the loss is the

@@ -91,7 +91,7 @@ def render_pages(folder):
 def navigation(page):
     """The line every page opens with: both parts, every page, this one in bold."""
     link = lambda name: f"**[{name}]({name}.html)**" if name == page else f"[{name}]({name}.html)"
-    return "<br>\n".join(f"*{part}:* " + " · ".join(map(link, names))
+    return "<br>\n".join(f"*{part}:* " + "&nbsp;· ".join(map(link, names))
                           for part, names in PARTS.items())
 
 
@@ -100,7 +100,7 @@ def navigation(page):
 # which browsers render natively: nothing is fetched when a page is read.
 # Each formula is set aside before Markdown sees the prose (LaTeX's `_` and
 # `*` would read as emphasis) and put back, typeset, afterwards.
-FORMULA = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$", re.S)
+FORMULA = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$([.,;:)]*)", re.S)
 
 
 def render_page(name, folder):
@@ -115,14 +115,21 @@ def render_page(name, folder):
     sections[0]["docs_text"] = navigation(name) + "\n\n" + sections[0]["docs_text"]
     formulas = []
 
+    # An inline formula keeps the punctuation after it on its line.
     def set_aside(match):
-        block, inline = match.groups()
+        block, inline, punctuation = match.groups()
         mathml = convert(" ".join((block or inline).split()),
                          display="block" if block else "inline")
         # A thin space after log, exp and max, which MathML would set flush
         # against their argument.
-        formulas.append(re.sub(r"(<mi>(?:log|exp|max)</mi>)",
-                               r'\1<mspace width="0.167em" />', mathml))
+        mathml = re.sub(r"(<mi>(?:log|exp|max)</mi>)", r'\1<mspace width="0.167em" />',
+                        mathml)
+        # A prime is already a raised glyph: set after its letter, not above.
+        mathml = re.sub(r"<msup>(<mi>[^<]*</mi>|<mrow>.*?</mrow>)<mi>(&#x0203[23];)</mi></msup>",
+                        r"\1<mo>\2</mo>", mathml)
+        if punctuation:
+            mathml = f'<span class="nowrap">{mathml}{punctuation}</span>'
+        formulas.append(mathml)
         return f"FORMULA{len(formulas) - 1}X"
 
     for section in sections:

@@ -106,8 +106,10 @@ class SoftmaxOp(BaseOp):
     # logit raises its own probability and takes from the others. The
     # vector-Jacobian product with the incoming $g$ is
     #
-    # $$\bar z_j = \sum_k g_k y_k (\delta_{kj} - y_j)
-    # = y_j \Big(g_j - \sum_k g_k y_k\Big)$$
+    # $$\begin{array}{rcl}
+    # \bar z_j &=& \sum_k g_k y_k (\delta_{kj} - y_j) \\
+    #           &=& y_j \Big(g_j - \sum_k g_k y_k\Big)
+    # \end{array}$$
     def gradient(self, grad):
         y = self.output
         return [y * (grad - self.graph.sum(grad * y, axis=-1, keepdims=True))]
@@ -190,8 +192,8 @@ class SoftmaxCrossEntropyWithLogitsOp(BaseOp):
     # derivative $∂\mathrm{LSE}/∂z_k$ is $\mathrm{softmax}(z)_k$. Then
     #
     # $$\begin{array}{rcl}
-    # H &=& -\sum_k q_k (z_k - \mathrm{LSE}(z))
-    #     = -\sum_k q_k z_k + s \, \mathrm{LSE}(z) \\
+    # H &=& -\sum_k q_k (z_k - \mathrm{LSE}(z)) \\
+    #   &=& -\sum_k q_k z_k + s \, \mathrm{LSE}(z) \\
     # ∂H/∂z_k &=& s \, \mathrm{softmax}(z)_k - q_k \\
     # ∂H/∂q_k &=& -\log \mathrm{softmax}(z)_k
     # \end{array}$$

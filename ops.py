@@ -154,9 +154,10 @@ class SigmoidOp(BaseOp):
     def compute(self, sess, x):
         return np.exp(-np.logaddexp(0.0, -x))
 
-    # $\sigma' = \frac{e^{-x}}{(1 + e^{-x})^2} = \sigma (1 - \sigma)$,
-    # since $\frac{e^{-x}}{1 + e^{-x}} = 1 - \sigma$. It needs only the
-    # op's output $y = \sigma(x)$, which the forward pass has computed.
+    # $$\sigma'(x) = \frac{e^{-x}}{(1 + e^{-x})^2} = \sigma(x)\,(1 - \sigma(x))$$
+    #
+    # since $e^{-x} / (1 + e^{-x}) = 1 - \sigma(x)$. It needs only the op's
+    # output $y = \sigma(x)$, which the forward pass has computed.
     def gradient(self, grad):
         y = self.output
         return [grad * y * (1 - y)]
@@ -278,8 +279,9 @@ kept = lambda x: None if x.dtype == bool else x.dtype
 # chain rule: $\bar b_j = \sum_i \bar y_{ij}$. With
 #
 # $$\bar y = \left( \begin{array}{ccc} 1 & 2 & 3 \\ 4 & 5 & 6
-# \end{array} \right), \qquad
-# \bar b = (1 + 4,\ 2 + 5,\ 3 + 6) = (5, 7, 9)$$
+# \end{array} \right)$$
+#
+# $$\bar b = (1 + 4,\ 2 + 5,\ 3 + 6) = (5, 7, 9)$$
 #
 # and $\bar b$ has $b$'s shape, as it must. That summing back is `sum_to`.
 #

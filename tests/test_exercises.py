@@ -59,7 +59,7 @@ def solution(request, monkeypatch):
 
 
 def kinds(tensors):
-    """The kinds of the ops that `tensors` depend on, with their counts."""
+    # The kinds of the ops that `tensors` depend on, with their counts.
     found = [t.op.kind for t in walk(tensors) if t.op is not None]
     return {kind: found.count(kind) for kind in set(found)}
 
@@ -69,8 +69,8 @@ def sigmoid(x):
 
 
 def numpy_gradients(w0, w1):
-    """main.py's loss and its gradients, worked out by hand (as test_xor.py
-    explains line by line)."""
+    # main.py's loss and its gradients, worked out by hand (as test_xor.py
+    # explains line by line).
     h = sigmoid(main.X @ w0)
     o = sigmoid(h @ w1)
     error = main.y.T - o
@@ -88,7 +88,7 @@ def numpy_gradients(w0, w1):
 
 
 class Node:
-    """A variable (`value`) or the output of `op` applied to `inputs`."""
+    # A variable (`value`) or the output of `op` applied to `inputs`.
 
     def __init__(self, value=None, op=None, inputs=()):
         self.value, self.op, self.inputs = value, op, inputs
@@ -120,7 +120,7 @@ BACKWARD = {  # (the output node, its gradient) -> one gradient node per input
 
 
 def evaluate(node, cache=None):
-    """The value of `node`, each node computed once (recursive: fine here)."""
+    # The value of `node`, each node computed once (recursive: fine here).
     cache = {} if cache is None else cache
     if node not in cache:
         if node.op is None:
@@ -132,9 +132,9 @@ def evaluate(node, cache=None):
 
 
 def gradients(y, xs):
-    """Nodes for dy/dx, one per x (None where y does not depend on x), by
-    Kahn's algorithm: a node's gradient is passed on once all its uses have
-    sent theirs."""
+    # Nodes for dy/dx, one per x (None where y does not depend on x), by Kahn's
+    # algorithm: a node's gradient is passed on once all its uses have sent
+    # theirs.
     uses, stack = {y: 0}, [y]
     while stack:
         for x in stack.pop().inputs:
