@@ -58,8 +58,8 @@
 # were fixed when the function was compiled: tensors (the state's keys),
 # constants (`SPREAD_15`, mean's gradient, $1/4$ in each of four places,
 # computed once), buffers; `np_exp` is `np.exp`, looked up once.
-# (`lock.acquire()` and a `try` do what `with lock:` does, at half the
-# cost.) To read the code a session
+# (`lock.acquire()` and a `try` do what `with lock:` does, at less than
+# half the cost.) To read the code a session
 # writes for a fetch, print it: `print(sess.compiler.source([update,
 # loss]))`, with the same arguments as `sess.run`.
 #
@@ -105,9 +105,11 @@
 # over 64 KiB is not kept (see `simplify`).
 #
 # A plan is compiled only once it has proved worth it. Compiling costs
-# about 30 µs per op (benchmarks/scale.py), as much as walking the plan 30
-# to 80 times, and each compiled run then saves about half a walk. So a
-# session walks a plan `Compiler.runs_before_compiling` (50) times first:
+# 32 to 74 µs per op (benchmarks/scale.py, graphs of 10 to 100,000
+# forward ops), as much as walking the plan 34 to 56 times, and each
+# compiled run then saves from half a walk to five sixths of one:
+# compiling pays for itself after 41 to 99 runs. A session therefore
+# walks a plan `Compiler.runs_before_compiling` (50) times first:
 # a plan run fewer times, like a 100,000-op graph run a few times, never
 # pays for compiling, and one that runs on, like main.py's 10,000 steps,
 # pays once and gets the rest of its runs at the faster rate.

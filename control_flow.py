@@ -677,18 +677,22 @@ def train(steps=600, rate=0.3, batch=16, unrolled=False, session=None,
 # step):
 #
 #                    forward  backward  kept
-#     loop, Session       31        65    9344
-#     loop, compiled      56       131    9344
-#     tape               171       778    8321
+#     loop, Session       21       107    9344
+#     loop, compiled      21       110    9344
+#     tape                38       155    8321
 #
-# (On a machine shared with other work, so the times vary by half from run
-# to run; a second run gave 49/135, 72/30 and 303/1418.) The memory is the
-# same in kind: about nine arrays of 16 × 8 numbers per step, the body's
-# intermediate values, which the backward pass reads.
+# (On a machine shared with other work; a second run gave 23/109, 22/109
+# and 37/149. The tape's row comes from a copy of the script mended in
+# two places: it reads the tape's `record`, and it gives each step's
+# index as an integer tensor, since a Python `int` beside the float `x`
+# becomes a float constant, by graph mode's rule, and NumPy refuses a
+# float as an index.) The memory is the same in kind: eight or nine
+# arrays of 16 × 8 numbers per step, the body's intermediate values,
+# which the backward pass reads.
 #
 # The loop builds its body once and then only computes; the tape builds
 # every op of every step again, forwards, and again backwards, and walks
-# a tape of 1,000 × 12 ops to differentiate it. (The compiled session
+# a tape of 1,000 × 9 ops to differentiate it. (The compiled session
 # inlines the ops around the loop; the loop's body runs through its own
 # plan either way, so both sessions spend the same per step.)
 #

@@ -24,7 +24,7 @@
 #
 # Eager mode builds every op again at every step, where a session planned
 # them once, so here the cost of building an op matters as much as its
-# arithmetic. Built the graph way, an op takes about 7 µs of Python for
+# arithmetic. Built the graph way, an op takes about 8 µs of Python for
 # a third of a microsecond of NumPy. The sections below say what eager
 # mode leaves out, and why leaving it out changes no value and no error.
 import itertools
@@ -389,11 +389,12 @@ def train(epochs=10_000):
 # rule returns one for `X` too, which a plan would leave out). It pays for
 # it. In `python benchmarks/xor.py`, with everything left out that this
 # page leaves out, the eager step takes about 2.7 times as long as the
-# walked `Session`'s step and about 8 times as long as the
-# `CompiledSession`'s (110, 41 and 13.5 µs in one run on the project's
+# walked `Session`'s step and about 8.5 times as long as the
+# `CompiledSession`'s (103, 38 and 12.1 µs in one run on the project's
 # machine), and about 6 times as long as the same step written by hand in
-# NumPy, where PyTorch's eager step takes about 3.8 times; built the
-# graph way, with a trial run for every op's dtype, it took 20 times. A
+# NumPy. PyTorch's eager step took 3.8 times its NumPy step, in an
+# earlier session on the same machine. Built the graph way, with a trial
+# run for every op's dtype, this page's step takes about 20 times. A
 # whole graph can be handed to a compiler, as TensorFlow's XLA and JAX's
 # `jit` do, to fuse its ops into fewer, faster ones. And a graph can be
 # differentiated before it ever runs, for values it has not seen yet:
