@@ -1134,5 +1134,5 @@ def ufunc_of(node, function):
     return None
 
 
-# Next and last: [exercises.py](exercises.html), changes to make to the
-# engine yourself.
+# Next: [exercises.py](exercises.html), changes to make to the engine
+# yourself.

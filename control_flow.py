@@ -564,7 +564,8 @@ class UntakeOp(BaseOp):
         return [take(grad, self.inputs[2]), None, None]
 
 
-take = lambda x, i: x.graph.op(TakeOp, x, i)
+# (An index is converted on its own: beside `x` it would become a float.)
+take = lambda x, i: x.graph.op(TakeOp, x, x.graph.convert(i))
 
 
 # $\tanh z = 2\sigma(2z) - 1$, from the sigmoid we have.
@@ -682,11 +683,7 @@ def train(steps=600, rate=0.3, batch=16, unrolled=False, session=None,
 #     tape                38       155    8321
 #
 # (On a machine shared with other work; a second run gave 23/109, 22/109
-# and 37/149. The tape's row comes from a copy of the script mended in
-# two places: it reads the tape's `record`, and it gives each step's
-# index as an integer tensor, since a Python `int` beside the float `x`
-# becomes a float constant, by graph mode's rule, and NumPy refuses a
-# float as an index.) The memory is the same in kind: eight or nine
+# and 37/149.) The memory is the same in kind: eight or nine
 # arrays of 16 × 8 numbers per step, the body's intermediate values,
 # which the backward pass reads.
 #

@@ -313,8 +313,8 @@ def train(epochs=EPOCHS, bar=True):
 # ## Results
 #
 # `python digits.py` trains for 40 epochs, 1,720 steps, in about 0.4 s on
-# a busy 2-core machine, one BLAS thread (2 s with Python's start-up and
-# imports), and ends with
+# a busy 2-core machine, one BLAS thread (1.4 s with Python's start-up
+# and imports), and ends with
 #
 #     confusion matrix (row: digit, column: answer)
 #           0  1  2  3  4  5  6  7  8  9

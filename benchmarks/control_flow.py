@@ -83,7 +83,7 @@ def eager_mode(xs, ys, rounds):
     time_forward = median_time(forward, rounds)
     time_both = median_time(both, rounds)
     tape = both()
-    values = [op.output.value for op in tape.ops]
+    values = [output.value for _, output in tape.record]
     kept = sum(v.nbytes for v in values if isinstance(v, np.ndarray) and v.size > 1)
     # (the tape also records the backward pass's ops when it is asked for
     # gradients inside it; here it is not, so these are the forward's values)

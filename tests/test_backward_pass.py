@@ -130,7 +130,7 @@ def no_cycle_collector():
 @pytest.mark.usefixtures("no_cycle_collector")
 def test_a_chain_of_100000_ops_runs_and_differentiates(executor):
     limit = sys.getrecursionlimit()
-    # Compiling (at once, in the tests) costs about 30 µs an op: the
+    # Compiling (at once, in the tests) costs 30 to 70 µs an op: the
     # compiled half takes 20,000 links, still 20 times Python's limit.
     length = 100_000 if executor == "walked" else 20_000
     graph = Graph()

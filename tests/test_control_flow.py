@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from helpers import TOLERANCE, check_gradients, numeric_gradient
 
+from control_flow import take
 from graph import Graph
 from session import Session
 
@@ -337,3 +338,11 @@ def test_the_recurrent_network_equals_it_unrolled():
     unrolled = control_flow.train(steps=40, unrolled=True, report=0)
     np.testing.assert_allclose(looped, unrolled, rtol=0, atol=1e-12)
     assert looped[-1] < looped[0] / 4  # and it learns
+
+
+def test_take_keeps_an_integer_index_beside_a_float_sequence():
+    # A Python int beside a float tensor would take its dtype, and NumPy
+    # refuses a float index: take converts its index on its own.
+    graph = Graph()
+    x = graph.tensor(np.arange(6.0).reshape(3, 2))
+    np.testing.assert_array_equal(Session(graph).run(take(x, 1)), [2.0, 3.0])
