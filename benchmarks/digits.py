@@ -26,7 +26,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from functools import partial
 from pathlib import Path
 
@@ -39,6 +38,8 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from xor import interleaved, skipped  # noqa: E402  (benchmarks/xor.py)
 
 import digits  # noqa: E402
 from compiler import CompiledSession  # noqa: E402
@@ -159,18 +160,6 @@ def jax_jit(images, labels):
     return step
 
 
-# Where each peer framework comes from. A contender whose framework is
-# missing is reported as skipped, with what to install, not left out quietly.
-INSTALL = {"torch": "requirements-peers.txt", "jax": "requirements-peers.txt",
-           "tensorflow": "requirements-tf.txt"}
-
-
-def skipped(name, error):
-    module = error.name or str(error)
-    print(f"skipped {name}: {module} not installed "
-          f"(pip install -r {INSTALL.get(module, 'requirements.txt')})")
-
-
 CONTENDERS = {
     "ours, compiled": partial(ours, CompiledSession),
     "ours, make_callable": ours_callable,
@@ -211,13 +200,7 @@ def main():
                 step()
             steps[name, size] = step
 
-    times = {key: [] for key in steps}
-    for _ in range(args.rounds):
-        for key, step in steps.items():
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                step()
-            times[key].append((time.perf_counter() - start) / args.steps * 1e6)
+    times = interleaved(steps, args.rounds, args.steps)
 
     names = list(dict.fromkeys(name for name, _ in steps))
     print(f"{args.rounds} rounds of {args.steps} steps; median time per step, and the median")

@@ -218,6 +218,19 @@ CONTENDERS = {
 }
 
 
+# Each round times every contender once, in turn, so that a slow spell of
+# a shared machine falls on all of them: µs per step, one list per step.
+def interleaved(steps, rounds, n):
+    times = {key: [] for key in steps}
+    for _ in range(rounds):
+        for key, step in steps.items():
+            start = time.perf_counter()
+            for _ in range(n):
+                step()
+            times[key].append((time.perf_counter() - start) / n * 1e6)
+    return times
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
@@ -238,13 +251,7 @@ def main():
         for _ in range(args.steps):  # warm up (and let JAX compile)
             steps[name]()
 
-    times = {name: [] for name in steps}
-    for _ in range(args.rounds):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                step()
-            times[name].append((time.perf_counter() - start) / args.steps * 1e6)
+    times = interleaved(steps, args.rounds, args.steps)
 
     by_hand, lean = times["numpy by hand"], times["numpy lean"]
     print(f"{args.rounds} rounds of {args.steps} steps; median time per step, and the")
