@@ -6,8 +6,10 @@
 # step spends a few hundred nanoseconds on the loop, the dictionary and the
 # call, around NumPy calls that take about as long themselves.
 #
-# A session therefore turns a plan it runs again and again into one Python
-# function, written out as source code and compiled by Python itself. Every
+# A `CompiledSession(graph)`, this page's `Session` subclass, therefore
+# turns a plan it runs again and again into one Python function, written
+# out as source code and compiled by Python itself. It is opt-in: the
+# `Session` of Part I only walks. Every
 # value becomes a local variable, named after its tensor's kind, and every
 # step a line. main.py's training step becomes, in part:
 #

@@ -180,8 +180,9 @@ class Graph:
     # with every value $u$ (*forward mode*), but a forward pass follows one
     # input $w$. main.py's loss has 12 weights ($2 \times 4 + 4 \times 1$):
     # forward mode needs 12 passes, each about as costly as the network;
-    # reverse mode gets all 12 derivatives in one backward pass. For a
-    # million weights, a million passes against one.
+    # reverse mode gets all 12 derivatives in one backward pass. (On the
+    # worked example, two passes, one for $a$ and one for $b$, against the
+    # one above.) For a million weights, a million passes against one.
     #
     # ### Uses must add up first
     #
