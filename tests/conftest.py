@@ -15,7 +15,8 @@ import session
 BOTH_EXECUTORS = {
     "test_backward_pass", "test_control_flow", "test_digits", "test_dtypes", "test_errors",
     "test_exercises", "test_gradients", "test_new_ops", "test_ops",
-    "test_properties", "test_session", "test_values", "test_xor",
+    "test_properties", "test_session", "test_tf_control_flow", "test_tf_parity",
+    "test_values", "test_xor",
 }
 
 
