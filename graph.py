@@ -47,7 +47,7 @@ class Graph:
             dtype = np.result_type(*[t.dtype for t in tensors]) if tensors else None
             try:
                 value = frozen(value, dtype)
-            except TypeError as error:
+            except (TypeError, OverflowError) as error:
                 raise TypeError(f"{error}, the dtype of {tensors}") from None
         constant = self.tensor(value)
         constant.constant = True

@@ -140,7 +140,7 @@ class Session:
     def feed_value(self, t, value):
         try:
             value = frozen(value, t.dtype)
-        except TypeError as error:
+        except (TypeError, OverflowError) as error:
             raise TypeError(f"cannot feed {t}: {error}") from None
         if t.shape is not None and value.shape != t.shape:
             raise ValueError(f"cannot feed shape {value.shape} to {t}, "

@@ -76,7 +76,8 @@ class Tensor:
 # a promise of a value, is refused as a value, naming it.
 #
 # A value takes the dtype of the tensor it meets, as in TensorFlow (within
-# its kind: 2 may become a float32 2, 0.5 never an integer), so `x * 0.2`
+# its kind and range: 2 may become a float32 2, but 0.5 never an integer,
+# nor 1000 an int8), so `x * 0.2`
 # with `x` in float32 stays float32, forward and backward. A value that
 # meets no known dtype keeps NumPy's own.
 def frozen(value, dtype=None):
@@ -87,7 +88,7 @@ def frozen(value, dtype=None):
                             "only while a session runs it")
     if dtype is not None and not np.can_cast(array.dtype, dtype, "same_kind"):
         raise TypeError(f"{array.dtype} does not convert to {dtype}")
-    array = np.asarray(array, dtype)
+    array = array if dtype is None else np.array(value, dtype)
     array.flags.writeable = False
     return array
 

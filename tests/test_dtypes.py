@@ -293,3 +293,16 @@ def test_a_float_used_only_through_a_comparison_is_released_at_once():
 
     grads = check_gradients(build, [1.5, -0.5, 2.0])
     np.testing.assert_array_equal(grads[0], [1.0, 0.0, 1.0])
+
+
+def test_a_number_out_of_the_dtypes_range_is_refused_not_wrapped():
+    # NumPy's array casts wrap (1000 as int8 is -24); a value is converted
+    # from what was written, and refused, naming the tensor it meets.
+    graph = Graph()
+    x = graph.tensor(np.array([1, 2], np.int8))
+    with pytest.raises(TypeError, match=r"1000 out of bounds for int8.*variable#1"):
+        x + 1000
+    assert list(Session(graph).run(x + 100)) == [101, 102]
+    with pytest.raises(TypeError, match=r"cannot feed variable#1: .*300"):
+        Session(graph).run(x * 1, {x: [1, 300]})
+    assert x.dtype == np.int8
