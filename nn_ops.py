@@ -134,6 +134,8 @@ def log_softmax(x):
 
 
 def shifted(x):
+    if not x.ndim:  # a fed scalar: refused at run time as at build time
+        raise ValueError("softmax needs at least one axis")
     return x - x.max(-1, keepdims=True) if x.shape[-1] else x
 
 

@@ -306,3 +306,11 @@ def test_a_number_out_of_the_dtypes_range_is_refused_not_wrapped():
     with pytest.raises(TypeError, match=r"cannot feed variable#1: .*300"):
         Session(graph).run(x * 1, {x: [1, 300]})
     assert x.dtype == np.int8
+
+
+def test_softmax_of_a_fed_scalar_says_it_needs_an_axis():
+    graph = Graph()
+    p = graph.tensor()
+    for op in (graph.softmax, graph.log_softmax):
+        with pytest.raises(RuntimeError, match="needs at least one axis"):
+            Session(graph).run(op(p), {p: 2.0})
