@@ -62,8 +62,7 @@
 # computed once), buffers; `np_exp` is `np.exp`, looked up once.
 # (`lock.acquire()` and a `try` do what `with lock:` does, at less than
 # half the cost.) To read the code a session
-# writes for a fetch, print it: `print(sess.compiler.source([update,
-# loss]))`, with the same arguments as `sess.run`.
+# writes for a fetch, print it: `print(sess.source([update, loss]))`, with the same arguments as `sess.run`.
 #
 # Five things make that code faster than the walk, and none of them
 # changes a single bit of what it computes:
@@ -111,12 +110,13 @@
 # forward ops), as much as walking the plan 34 to 56 times, and each
 # compiled run then saves from half a walk to five sixths of one:
 # compiling pays for itself after 41 to 99 runs. A session therefore
-# walks a plan `Compiler.runs_before_compiling` (50) times first:
+# walks a plan `CompiledSession.runs_before_compiling` (50) times first:
 # a plan run fewer times, like a 100,000-op graph run a few times, never
 # pays for compiling, and one that runs on, like main.py's 10,000 steps,
 # pays once and gets the rest of its runs at the faster rate.
 import ast
 import builtins
+import contextlib
 import inspect
 import math
 import pickle
@@ -132,36 +132,49 @@ import session
 from tensor import Tensor
 
 
-# ## The compiler
+# ## The compiled session
 #
-# Each session that compiles has one `Compiler`, which replaces the
-# session's `run`. It keeps the compiled functions, and for plans not yet
-# compiled, a count of their runs.
-class Compiler:
+# A `CompiledSession` is a `Session` whose `run` looks for a function
+# compiled for the fetch first. It keeps the compiled functions, and for
+# plans not yet compiled, a count of their runs.
+class CompiledSession(session.Session):
     runs_before_compiling = 50
 
-    def __init__(self, sess):
-        self.sess = sess
-        self.walk = partial(session.Session.run, sess)
-        self.lock = threading.Lock()
+    def __init__(self, graph):
+        super().__init__(graph)
+        self.books = threading.Lock()
         self.plans, self.ready = {}, {}
 
     # Most fetches are a tensor or a flat list of them, fetched again and
-    # again; for those, one dictionary look-up finds the compiled function.
-    # The key lists the tensors in order, with the fed tensors, the type and
-    # the length (so that `[a, b]` and `[a]` with `b` fed differ). Anything
-    # else (a dict, a nested list, something that is not a tensor, or a plan
+    # again; for those, one dictionary look-up (`quick_key`, below) finds
+    # the compiled function. Anything else (a dict, a nested list, a plan
     # not compiled yet) misses, or fails to hash, and takes the long way.
     def run(self, fetches, feed_dict=None):
-        feeds = tuple(feed_dict) if feed_dict else ()
         try:
-            if type(fetches) in (list, tuple):
-                function = self.ready[type(fetches), len(fetches), *fetches, *feeds]
-            else:
-                function = self.ready[fetches, *feeds]
+            function = self.ready[quick_key(fetches, feed_dict)]
         except (KeyError, TypeError):
             return self.run_slowly(fetches, feed_dict)
         return function(fetches, feed_dict)
+
+    # `make_callable`, as TensorFlow's, fixes a fetch and the tensors to
+    # feed, and returns a function of the values to feed them: the key
+    # under which `run` would look its compiled function up is made once,
+    # here. Results, errors and state are `run`'s.
+    def make_callable(self, fetches, feed_list=()):
+        feed_list = tuple(feed_list)
+        key = quick_key(fetches, feed_list)
+
+        def call(*feed_values):
+            if len(feed_values) != len(feed_list):
+                raise TypeError(f"expected {len(feed_list)} values to feed "
+                                f"{list(feed_list)}, got {len(feed_values)}")
+            feed_dict = dict(zip(feed_list, feed_values)) if feed_list else None
+            function = self.ready.get(key)
+            if function is None:
+                return self.run_slowly(fetches, feed_dict)
+            return function(fetches, feed_dict)
+
+        return call
 
     # The long way. A compiled function serves one *signature*: the shapes,
     # dtypes and memory orders of the values fed and of the variables (see
@@ -175,15 +188,16 @@ class Compiler:
     # cannot write is walked for good. The books are kept under a lock, so
     # that threads sharing the session lose nothing.
     def run_slowly(self, fetches, feed_dict):
+        walk = partial(session.Session.run, self)
         try:
             tensors = tuple(session.flatten(fetches))
             fed = frozenset(feed_dict or {})
-            plan = self.sess.planned(tensors, fed)
-            signature = signature_of(plan, inputs(self.sess, plan, feed_dict or {}))
+            plan = self.planned(tensors, fed)
+            signature = signature_of(plan, inputs(self, plan, feed_dict or {}))
         except Exception:
-            return self.walk(fetches, feed_dict)  # raising as the walk words it
+            return walk(fetches, feed_dict)  # raising as the walk words it
         kind = shape_of_fetch(fetches)
-        with self.lock:
+        with self.books:
             signatures = recent(self.plans, (tensors, fed, kind),
                                 self.plans.get((tensors, fed, kind), {}), 64)
             found = signatures.get(signature, 0)
@@ -194,7 +208,7 @@ class Compiler:
                    8)
             if compiled and kind != "other":
                 recent(self.ready, quick_key(fetches, feed_dict), found, 64)
-        return (found if compiled else self.walk)(fetches, feed_dict)
+        return (found if compiled else walk)(fetches, feed_dict)
 
     # Compiling runs the plan once more, with this run's feeds and without
     # writing anything, to see the shapes, dtypes and memory orders of its
@@ -205,29 +219,27 @@ class Compiler:
 
     def compile(self, plan, tensors, fed, kind, feed_dict):
         try:
-            examples = try_out(self.sess, plan, feed_dict)
+            examples = try_out(self, plan, feed_dict)
         except Exception:
             return 0
         try:
             writer = Writer(self, plan, examples, tensors, fed, kind)
-            namespace = writer.namespace
-            exec(compile(writer.source, "<compiled plan>", "exec"), namespace)
+            exec(compile(writer.source, "<compiled plan>", "exec"), writer.namespace)
         except Exception:
             if self.strict:
                 raise
             return None
         finally:
             examples.clear()  # the writer's parts refer to each other
-        return namespace["run"]
+        return writer.namespace["run"]
 
     # `source` writes the code for a fetch without keeping it.
     def source(self, fetches, feed_dict=None):
         tensors = tuple(session.flatten(fetches))
-        fed = frozenset(feed_dict or {})
-        plan = self.sess.planned(tensors, fed)
-        examples = try_out(self.sess, plan, feed_dict or {})
-        kind = shape_of_fetch(fetches)
-        return Writer(self, plan, examples, tensors, fed, kind).source
+        plan = self.planned(tensors, frozenset(feed_dict or {}))
+        examples = try_out(self, plan, feed_dict or {})
+        return Writer(self, plan, examples, tensors, frozenset(feed_dict or {}),
+                      shape_of_fetch(fetches)).source
 
 
 # `recent` keeps a table's newest entries: it puts `key` last, and drops
@@ -240,41 +252,9 @@ def recent(table, key, value, limit):
     return value
 
 
-# `CompiledSession` is a `Session` whose `run` goes through a `Compiler`:
-# the same interface, the same values to the last bit, and plans that run
-# often turned into code. Compiling is opt-in: `Session` only walks.
-class CompiledSession(session.Session):
-    def __init__(self, graph):
-        super().__init__(graph)
-        self.compiler = Compiler(self)
-
-    def run(self, fetches, feed_dict=None):
-        return self.compiler.run(fetches, feed_dict)
-
-    # `make_callable`, as TensorFlow's, fixes a fetch and the tensors to
-    # feed, and returns a function of the values to feed them: the key
-    # under which `run` would look its compiled function up is made once,
-    # here. Results, errors and state are `run`'s.
-    def make_callable(self, fetches, feed_list=()):
-        feed_list = tuple(feed_list)
-        key = quick_key(fetches, feed_list)
-        ready, slowly = self.compiler.ready, self.compiler.run_slowly
-
-        def call(*feed_values):
-            if len(feed_values) != len(feed_list):
-                raise TypeError(f"expected {len(feed_list)} values to feed "
-                                f"{list(feed_list)}, got {len(feed_values)}")
-            feed_dict = dict(zip(feed_list, feed_values)) if feed_list else None
-            function = ready.get(key)
-            if function is None:
-                return slowly(fetches, feed_dict)
-            return function(fetches, feed_dict)
-
-        return call
-
-
-# The key under which `run` looks a compiled function up (the fed tensors
-# in the feeds' order).
+# The key under which a compiled function is found: the fetched tensors in
+# order, then the fed ones in the feeds' order, with the fetch's type and
+# length (so that `[a, b]` and `[a]` with `b` fed differ).
 def quick_key(fetches, feed_dict):
     feeds = tuple(feed_dict) if feed_dict else ()
     if type(fetches) in (list, tuple):
@@ -410,6 +390,13 @@ def simplify(plan, examples, tensors):
         if op is None or not all(x in examples for x in inputs):
             kept[output] = (compute, inputs, output)
             continue
+        product = kept.get(inputs[0], (None,))[0]
+        if type(op) is ops.NegOp and type(getattr(product, "__self__", None)) is ops.MulOp:
+            c = next((x for x in kept[inputs[0]][1] if x in constants), None)
+            if c is not None:
+                constants[negated := Made()] = examples[negated] = -constants[c]
+                compute, op = product, product.__self__
+                inputs = tuple(negated if x is c else x for x in kept[inputs[0]][1])
         value = fold(compute, constants, examples, inputs)
         if value is not missing:
             constants[output] = value
@@ -435,8 +422,10 @@ def simplify(plan, examples, tensors):
         except TypeError:
             pass  # (an attribute that cannot be compared, such as an array)
         kept[output] = (compute, inputs, output)
-    steps = [*kept.values(), *((Same().compute, (same[t],), t) for t in tensors
-                               if t in same)]
+    read = {*tensors, *(o for _, o in assigns), *(x for _, i, _ in kept.values()
+                                                   for x in i)}
+    steps = [*(s for s in kept.values() if same.get(s[2], s[2]) in read),
+             *((Same().compute, (same[t],), t) for t in tensors if t in same)]
     return constants, variables, steps, [(v, same.get(o, o)) for v, o in assigns]
 
 
@@ -472,6 +461,12 @@ def summed(ndim, shape):
     op = object.__new__(ops.SumOp)
     op.axis, op.keepdims = leading or stretched, not leading
     return op
+
+
+# A constant that `simplify` makes, held by no tensor of the graph.
+class Made:
+    def __repr__(self):
+        return "constant#0"
 
 
 # A tensor found to hold another's value, fetched: its step hands it on.
@@ -557,16 +552,15 @@ OPERATORS = {
 # `first` until the end, as in the walk), runs the steps, and writes the
 # assigned values and first reads under the lock again.
 class Writer:
-    def __init__(self, compiler, plan, examples, tensors, fed, kind):
-        sess = compiler.sess
+    def __init__(self, sess, plan, examples, tensors, fed, kind):
         constants, variables, steps, assigns = simplify(plan, examples, tensors)
         self.examples = examples
         self.constant = dict(constants)
         self.namespace = {"np": np, "lock": sess.lock, "state": sess.state,
                           "fetched": session.fetched, "rebuild": session.rebuild,
-                          "walk": compiler.walk, "miss": compiler.run_slowly,
-                          "feed_value": sess.feed_value, "ndarray": np.ndarray,
-                          "sess": sess, "VARIABLES": tuple(variables)}
+                          "walk": partial(session.Session.run, sess),
+                          "miss": sess.run_slowly, "feed_value": sess.feed_value,
+                          "ndarray": np.ndarray, "sess": sess}
         self.names = {}
         self.lines = []
 
@@ -589,21 +583,12 @@ class Writer:
                            f"feed_dict[{tensor}])",
                            f"{indent}if {test}:",
                            f"{indent}    return miss(fetches, feed_dict)"]
+        # A variable not in the state yet raises KeyError here, and the run
+        # is walked, which puts its initial value there.
         if variables:
-            tensors_read = [self.hoist(self.name(t).upper(), t) for t in variables]
-            names = ", ".join(self.name(t) for t in variables)
-            self.lines += ["first = None", "lock.acquire()", "try:"]
-            self.lines += [f"    {self.name(t)} = state[{tensor}]"
-                           for t, tensor in zip(variables, tensors_read)]
-            self.lines += [
-                "except KeyError:",
-                "    first = {t: np.asarray(t.initial_value)",
-                "             for t in VARIABLES if t not in state}",
-                f"    {names}{',' if len(variables) == 1 else ''} = "
-                "[state.get(t, first.get(t)) for t in VARIABLES]",
-                "finally:",
-                "    lock.release()",
-            ]
+            self.lines += ["lock.acquire()", "try:", *(
+                f"    {self.name(t)} = state[{self.hoist(self.name(t).upper(), t)}]"
+                for t in variables), "finally:", "    lock.release()"]
             tests += [f"{self.name(t)}.strides != {examples[t].strides}"
                       for t in variables if np.ndim(examples[t])
                       and type(examples[t]) is np.ndarray]
@@ -627,17 +612,10 @@ class Writer:
         else:
             values = ", ".join(results)
             self.lines.append(f"results = rebuild(fetches, iter([{values}]))")
-        if variables or assigns:
-            self.lines += ["lock.acquire()", "try:"]
-        if variables:
-            self.lines += ["    if first:",
-                           "        for t, value in first.items():",
-                           "            state.setdefault(t, value)"]
-        for t, output in assigns:
-            self.lines.append(f"    state[{self.hoist(self.name(t).upper(), t)}] = "
-                              f"{self.value(output)}")
-        if variables or assigns:
-            self.lines += ["finally:", "    lock.release()"]
+        if assigns:
+            self.lines += ["lock.acquire()", "try:", *(
+                f"    state[{self.hoist(self.name(t).upper(), t)}] = {self.value(o)}"
+                for t, o in assigns), "finally:", "    lock.release()"]
         self.lines.append("return results")
 
         body = "\n".join("        " + line for line in self.lines)
@@ -737,72 +715,40 @@ class Writer:
     # ## Inlining
     #
     # The compute's parameters are bound: `self` to the op, `sess` to the
-    # session, the rest to the inputs. The names its lines read from its
-    # module (`np`, say) must mean the same here, or the op is called.
+    # session, the rest to the inputs. The lines are copied in order, so
+    # that a name assigned in one (the op's own locals, suffixed with its
+    # number) is read as such by the lines after it. A check whose test
+    # comes out false on stand-ins reads only what cannot change: it is
+    # left out, as is a local that reads only shapes (mean's `n`), whose
+    # value is written in where it is read.
     def inline(self, index, compute, found, inputs, output):
         params, _, assigned, _, pickled = found
-        function = compute.__func__
         number = self.name(output).rsplit("_", 1)[1]
-        bound = {params[0]: self.hoist(self.name(output).upper() + "_OP",
-                                              compute.__self__),
-                 params[1]: "sess"}
-        inputs_of = dict(zip(params[2:], inputs))
-        for param, x in inputs_of.items():
-            bound[param] = self.value(x)
-        static = {p: x for p, x in inputs_of.items() if x in self.examples}
-        rewrite = Rewrite(self, bound, inputs_of, static, function)
+        rewrite = Rewrite(self, compute, params, inputs, output)
         body = pickle.loads(pickled)
-        # With every input static, the lines are run once on the examples,
-        # so that the op's locals have examples too (mean's `total`).
-        env = {params[0]: compute.__self__, params[1]: None,
-               **{p: self.examples[x] for p, x in static.items()}}
-        if len(static) < len(inputs_of):
-            env = None
         if not assigned:
-            result = body[-1].value
-            self.buffers.place(index, output, result, rewrite, function, env)
+            self.buffers.place(index, output, body[-1].value, rewrite)
         lines = []
-        # The lines are copied in order, so that a name assigned in one
-        # (the op's own locals, suffixed with its number) is read as such by
-        # the lines after it.
         for statement in body:
             if isinstance(statement, ast.If):
-                if not self.decided(function, statement, inputs_of, assigned):
+                if getattr(rewrite.decide(statement.test), "value", 1) is not False:
                     lines.append(ast.unparse(rewrite.visit(statement)))
             elif isinstance(statement, ast.Assign):
-                try:
-                    exec(compile(ast.Module([statement], []), "<line>", "exec"),
-                         function.__globals__, env)
-                except Exception:
-                    env = None
+                example = rewrite.try_line(statement)
+                target, decided = statement.targets[0], rewrite.decide(statement.value)
+                if decided is not missing and isinstance(target, ast.Name):
+                    rewrite.local(target.id, ast.unparse(decided), example)
+                    continue
                 statement.value = rewrite.visit(statement.value)
-                for n in ast.walk(statement.targets[0]):
+                for n in ast.walk(target):
                     if isinstance(n, ast.Name):
-                        rewrite.local(n.id, f"{n.id}{number}",
-                                      (env or {}).get(n.id, missing))
+                        rewrite.local(n.id, f"{n.id}{number}", example.get(n.id, missing))
                         n.id = f"{n.id}{number}"
                 lines.append(ast.unparse(statement))
             else:
                 result = rewrite.visit(statement.value or ast.Constant(None))
                 lines.append(f"{self.name(output)} = {ast.unparse(result)}")
         self.lines += "\n".join(lines).splitlines()
-
-    # A check is decided here if its test, evaluated on constants and
-    # stand-ins, comes out false: it reads only what cannot change.
-    def decided(self, function, statement, inputs_of, assigned):
-        if not all(x in self.examples for x in inputs_of.values()):
-            return False
-        if any(isinstance(n, ast.Name) and n.id in assigned
-               for n in ast.walk(statement.test)):
-            return False
-        local = {p: stand_in(self.constant, self.examples, x)
-                 for p, x in inputs_of.items()}
-        try:
-            test = eval(compile(ast.Expression(statement.test), "<check>", "eval"),
-                        function.__globals__, local)
-            return test is False or (type(test) in (np.bool_, bool) and not test)
-        except Exception:
-            return False
 
 
 # The memory an array keeps alive: that of the array whose view it is.
@@ -829,25 +775,45 @@ def with_out(ufunc, operands, buffer):
 # `Rewrite` copies a compute's lines with the names bound, and makes the two
 # changes that need the examples.
 class Rewrite(ast.NodeTransformer):
-    def __init__(self, writer, bound, inputs_of, static, function):
-        self.writer, self.bound, self.inputs_of, self.static = (
-            writer, bound, inputs_of, static)
-        self.function = function
-        self.out = {}
-        self.known = {bound[p]: writer.examples[x] for p, x in static.items()
-                      if bound[p].isidentifier()}
-        self.shown = {p: writer.examples[x] for p, x in static.items()
-                      if x not in writer.constant}
+    def __init__(self, writer, compute, params, inputs, output):
+        self.writer, self.function, self.out = writer, compute.__func__, {}
+        op = writer.hoist(writer.name(output).upper() + "_OP", compute.__self__)
+        self.bound = {params[0]: op, params[1]: "sess",
+                      **dict(zip(params[2:], map(writer.value, inputs)))}
+        static = [(p, x) for p, x in zip(params[2:], inputs) if x in writer.examples]
+        # What a name holds on the examples (`known`, by its name in the
+        # code), and what is fixed of it in every run (`fixed`: the op, a
+        # constant's value, a stand-in for anything else static). With
+        # every input static, the lines run on the examples (`env`), so
+        # that the op's locals have examples too (mean's `total`).
+        self.known = {self.bound[p]: writer.examples[x] for p, x in static}
+        self.fixed = {params[0]: compute.__self__}
+        for p, x in static:
+            with contextlib.suppress(TypeError):  # (not an array: a record)
+                self.fixed[p] = stand_in(writer.constant, writer.examples, x)
+        self.env = {params[0]: compute.__self__, params[1]: None, **{
+            p: writer.examples[x] for p, x in static}}
+        if len(static) < len(inputs):
+            self.env = None
 
-    # After `b = ...`, `b` is the op's local, no longer its input; its
-    # example, if it has one, is the value it took on the examples.
+    # An assignment run on the examples: the values it gave its names.
+    def try_line(self, statement):
+        try:
+            exec(compile(ast.Module([statement], []), "<line>", "exec"),
+                 self.function.__globals__, self.env)
+            return self.env
+        except Exception:
+            self.env = None
+            return {}
+
+    # After `b = ...`, `b` is the op's local, no longer its input.
     def local(self, name, text, example):
         self.bound[name] = text
-        self.inputs_of.pop(name, None)
-        self.static.pop(name, None)
-        self.shown.pop(name, None)
+        self.fixed.pop(name, None)
         if example is not missing:
-            self.shown[name] = self.known[text] = example
+            self.known[text] = example
+            self.fixed[name] = Shape(example) if isinstance(
+                example, np.ndarray | np.generic) else example
 
     # A parameter becomes the name of its input's value, or the number a
     # constant input holds.
@@ -859,26 +825,13 @@ class Rewrite(ast.NodeTransformer):
             return ast.Constant(ast.literal_eval(text))
         return ast.Name(text, node.ctx)
 
-    # `x.shape`, `x.size`, `x.ndim` and `x.dtype` of a static value are
-    # known now: they are written in as constants.
+    # What is fixed of a name (`x.shape`, `x.dtype`, an op's `self.axis`)
+    # is written in as a constant.
     def visit_Attribute(self, node):
-        if (isinstance(node.value, ast.Name) and node.value.id in self.shown
-                and node.attr in ("shape", "size", "ndim", "dtype")):
-            example = self.shown[node.value.id]
-            if isinstance(example, np.ndarray | np.generic):
-                value = getattr(example, node.attr)
-                if isinstance(value, np.dtype):
-                    return ast.Name(self.writer.fixed(value), ast.Load())
-                return ast.Constant(value) if type(value) is int else ast.parse(
-                    repr(value), mode="eval").body
-        # An op's attributes (`self.axis`) were fixed when it was built: a
-        # plain one is written in as a constant.
-        if isinstance(node.value, ast.Name) and node.value.id in self.bound:
-            op = self.writer.namespace.get(self.bound[node.value.id])
-            value = getattr(op, node.attr, missing) if op is not None else missing
-            if value is None or type(value) in (bool, int) or (
-                    type(value) is tuple and all(type(v) is int for v in value)):
-                return ast.Constant(value)
+        if isinstance(node.value, ast.Name) and node.value.id in self.fixed:
+            value = getattr(self.fixed[node.value.id], node.attr, missing)
+            if (constant := self.constant(value)) is not missing:
+                return constant
         # `np.exp` is looked up once, here, and named `np_exp`.
         if isinstance(node.value, ast.Name) and node.value.id not in self.bound:
             module = self.function.__globals__.get(node.value.id)
@@ -907,15 +860,15 @@ class Rewrite(ast.NodeTransformer):
 
     def visit_Call(self, node):
         key, ufunc = id(node), ufunc_of(node, self.function)
-        if ufunc is None and (decided := self.decide(node)) is not None:
+        if ufunc is None and (decided := self.decide(node)) is not missing:
             return decided
         method = self.method(node)
         node = self.generic_visit(node)
         if method is not None:
             args = [node.func.value, *(node.args or [ast.Constant(None)])]
             node = ast.Call(ast.Name(method, ast.Load()), args, node.keywords)
-        if self.needless_cast(node):
-            return node.args[0]
+        if (value := self.needless_cast(node)) is not None:
+            return value
         if ufunc is not None:
             node.args = [self.typed(a, node.args) or a for a in node.args]
         if key in self.out:
@@ -923,19 +876,26 @@ class Rewrite(ast.NodeTransformer):
             node.keywords += keywords
         return node
 
-    # A call that reads only shapes and dtypes (mean's `max(total.size,
-    # 1)`, `kept(x)`) comes out the same on stand-ins: it is made now.
+    # A call that reads only what is fixed (mean's `max(total.size, 1)`,
+    # `kept(x)`) comes out the same on stand-ins: it is made now.
     def decide(self, node):
         try:
-            shapes = {name: Shape(value) for name, value in self.shown.items()}
-            value = eval(compile(ast.Expression(node), "<call>", "eval"),
-                         self.function.__globals__, shapes)
+            expression = ast.fix_missing_locations(ast.Expression(node))
+            return self.constant(eval(compile(expression, "<decided>", "eval"),
+                                      self.function.__globals__, dict(self.fixed)))
         except Exception:
-            return None
+            return missing
+
+    # A plain value, as the code writes it: a dtype by its fixed name.
+    def constant(self, value):
         if isinstance(value, np.dtype):
             return ast.Name(self.writer.fixed(value), ast.Load())
-        return ast.Constant(value) if value is None or type(value) in (
-            bool, int) else None
+        if type(value) is np.bool_:
+            value = bool(value)
+        if value is None or type(value) in (bool, int) or (
+                type(value) is tuple and all(type(v) is int for v in value)):
+            return ast.Constant(value)
+        return missing
 
     # An array's `x.sum(axis, …)` is NumPy's `np.add.reduce(x, axis, …)`,
     # its arguments in the same order, reached without the method's
@@ -943,25 +903,42 @@ class Rewrite(ast.NodeTransformer):
     def method(self, node):
         func = node.func
         if (isinstance(func, ast.Attribute) and func.attr in ("sum", "max")
-                and type(self.shown.get(getattr(func.value, "id", None)))
-                is np.ndarray):
+                and type(self.known.get(self.bound.get(getattr(
+                    func.value, "id", None)))) is np.ndarray):
             ufunc = np.add if func.attr == "sum" else np.maximum
             return self.writer.hoist(f"np_{ufunc.__name__}_reduce", ufunc.reduce)
         return None
 
-    # `np.asarray(b, dtype)` of a static array that already has that dtype
-    # (assign's cast, as a rule) returns `b` itself in every run: it is
-    # left out. (`b` keeps no buffer: the trial run saw the op return it.)
+    # A cast to the dtype that a static value already has hands back that
+    # value in every run: `np.asarray(b, dtype)` of an array (assign's) and
+    # `x.astype(dtype, copy=False)` (mean's) are left out. (`b` keeps no
+    # buffer: the trial run saw the op return it.)
     def needless_cast(self, node):
-        namespace = self.writer.namespace
-        func = namespace.get(getattr(node.func, "id", None))
-        if func is not np.asarray or len(node.args) != 2 or node.keywords:
-            return False
-        value, dtype = node.args
-        example = self.known.get(getattr(value, "id", None))
+        namespace, func, args = self.writer.namespace, node.func, node.args
+        copy = [(k.arg, getattr(k.value, "value", None)) for k in node.keywords]
+        if namespace.get(getattr(func, "id", None)) is np.asarray and len(
+                args) == 2 and not copy:
+            (value, dtype), kinds = args, np.ndarray
+        elif getattr(func, "attr", None) == "astype" and len(args) == 1 and copy == [
+                ("copy", False)]:
+            value, dtype, kinds = func.value, args[0], np.ndarray | np.generic
+        else:
+            return None
+        example = self.example_of(value)
         wanted = namespace.get(getattr(dtype, "id", None))
-        return (type(example) is np.ndarray and isinstance(wanted, np.dtype)
-                and example.dtype == wanted)
+        if isinstance(example, kinds) and example.dtype == wanted:
+            return value
+        return None
+
+    # The value a line's expression takes on the examples, if it reads only
+    # values that have one.
+    def example_of(self, node):
+        try:
+            expression = ast.fix_missing_locations(ast.Expression(node))
+            return eval(compile(expression, "<operand>", "eval"),
+                        self.writer.namespace, self.known)
+        except Exception:
+            return missing
 
     # A Python number meeting a static float array in arithmetic is given
     # the array's dtype now, as NumPy would on every call.
@@ -980,12 +957,7 @@ class Rewrite(ast.NodeTransformer):
         for other in operands:
             if other is number:
                 continue
-            try:
-                expression = ast.fix_missing_locations(ast.Expression(other))
-                example = eval(compile(expression, "<operand>", "eval"),
-                               self.writer.namespace, self.known)
-            except Exception:
-                continue
+            example = self.example_of(other)
             if type(example) is np.ndarray and example.dtype.kind in "fc":
                 array = np.asarray(number.value, example.dtype)
                 array.flags.writeable = False
@@ -1051,10 +1023,10 @@ class Buffers:
     # result, and the chain of operations inside it whose results have
     # the same shape and dtype (`-x`, `logaddexp(0, ·)`, `-·` in sigmoid).
     # Inside an op whose result cannot have a buffer, that chain still can.
-    def place(self, index, output, node, rewrite, function, env):
-        nodes = spine(node, function) if node is not None else []
+    def place(self, index, output, node, rewrite):
+        nodes = spine(node, rewrite.function) if node is not None else []
         example = self.writer.examples.get(output)
-        if not nodes or type(example) is not np.ndarray or env is None:
+        if not nodes or type(example) is not np.ndarray or rewrite.env is None:
             return
         if output in self.wanted:
             buffer = self.take(example)
@@ -1065,7 +1037,7 @@ class Buffers:
         for inner in nodes[1:]:
             try:
                 value = eval(compile(ast.Expression(inner), "<part>", "eval"),
-                             function.__globals__, env)
+                             rewrite.function.__globals__, rewrite.env)
             except Exception:
                 break
             if type(value) is not np.ndarray or (

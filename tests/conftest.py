@@ -35,6 +35,6 @@ def executor(request, monkeypatch):
         for module in list(sys.modules.values()):
             if getattr(module, "Session", None) is session.Session and module is not session:
                 monkeypatch.setattr(module, "Session", compiler.CompiledSession)
-        monkeypatch.setattr(compiler.Compiler, "runs_before_compiling", 0)
-        monkeypatch.setattr(compiler.Compiler, "strict", True)
+        monkeypatch.setattr(compiler.CompiledSession, "runs_before_compiling", 0)
+        monkeypatch.setattr(compiler.CompiledSession, "strict", True)
     return kind
