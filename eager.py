@@ -88,8 +88,8 @@ class EagerGraph(Graph):
     # Its tensors are numbered by `itertools.count`, whose `next` no other
     # thread can interrupt, so that two threads building ops at once never
     # give two tensors one name. `constants` keeps one constant tensor per
-    # Python number, the last 256 used: `1 - y` at every step reuses one
-    # tensor for the 1, instead of making a new one each time.
+    # Python number and dtype, the last 256 used: `1 - y` at every step
+    # reuses one tensor for the 1, instead of making a new one each time.
     def __init__(self):
         super().__init__()
         self.numbers = itertools.count(1)
@@ -109,11 +109,17 @@ class EagerGraph(Graph):
 
     # A number becomes a constant by graph mode's rule (graph.py's
     # `convert`): it takes the dtype of the op's other inputs, so `x * 2`
-    # stays float32 for a float32 `x`. Each is made once for each number
+    # stays float32 for a float32 `x`.
+    #
+    # *Left out: a new constant for every number.* Graph mode makes one
+    # each time a number is written. Here each is made once for each number
     # and the dtypes it meets, which decide its own, and looked up after
-    # (`typed=True` keeps `1`, `1.0` and `True` apart), except zero:
-    # `0.0 == -0.0`, so the cache would hand out one for the other, and
-    # `1 / x` tells them apart. The rest is left to graph mode's `convert`:
+    # (`typed=True` keeps `1`, `1.0` and `True` apart). Sharing it changes
+    # nothing: its value is read-only (tensor.py's `frozen`) and `assign`
+    # refuses a constant, so no op can tell a shared constant from a new
+    # one. Zero is not shared: `0.0 == -0.0`, so the cache would hand out
+    # one for the other, and `1 / x` tells them apart. The rest is left to
+    # graph mode's `convert`:
     # a number that cannot take the dtype (0.5 beside an int32 tensor),
     # refused there with its message, and one beside a tensor of unknown
     # dtype (here only `group`'s), which stays a number, and is its own
@@ -277,15 +283,20 @@ class GradientTape:
     # output's partial gradients are all in, and their sum is final. This
     # is how PyTorch's and TensorFlow 2's tapes work too.
     #
-    # First, a pass forwards marks the *live* tensors, those that depend
-    # on a source, and keeps the ops with a live input: only they need
-    # differentiating, as in `gradients`. As there, only floats are live
-    # (`differentiable`, below), so a gradient with respect to an integer
-    # or a boolean is None. Then the pass backwards, from
-    # the seed, ones shaped like `y`: each op with partials waiting for its
-    # output sums them, and its rule passes the sum on to its live inputs.
-    # An op's rule still builds a gradient for every input, live or not
-    # (`dot`'s builds one for `X`); those for the others are dropped.
+    # *Left out: the ops no source feeds.* First, a pass forwards marks the
+    # *live* tensors, those that depend on a source, and keeps the ops with
+    # a live input: only they need differentiating, since an op with no
+    # live input sends its gradients only to inputs that depend on no
+    # source, and from there none flows back to a source. As in
+    # `gradients`, only floats are live (`differentiable`, below), so a
+    # gradient with respect to an integer or a boolean is None. Then the
+    # pass backwards, from the seed, ones shaped like `y`: each op with
+    # partials waiting for its output sums them, and its rule passes the
+    # sum on to its live inputs; an op with none waiting, one that `y` does
+    # not use, is passed over. An op's rule still builds a gradient for
+    # every input, live or not (`dot`'s builds one for `X`), for the rules
+    # are ops.py's, which build them all; those for the inputs that are not
+    # live are dropped.
     def gradient(self, y, sources):
         if not isinstance(y, EagerTensor):
             raise TypeError(f"a tape differentiates an eager tensor, not {y!r}")
@@ -388,13 +399,13 @@ def train(epochs=10_000):
 # this XOR step, and computes even the gradients nobody asked for (`dot`'s
 # rule returns one for `X` too, which a plan would leave out). It pays for
 # it. In `python benchmarks/xor.py`, with everything left out that this
-# page leaves out, the eager step takes about 2.7 times as long as the
-# walked `Session`'s step and about 8.5 times as long as the
-# `CompiledSession`'s (103, 38 and 12.1 µs in one run on the project's
-# machine), and about 6 times as long as the same step written by hand in
-# NumPy. PyTorch's eager step took 3.8 times its NumPy step, in an
-# earlier session on the same machine. Built the graph way, with a trial
-# run for every op's dtype, this page's step takes about 20 times. A
+# page leaves out, the eager step takes about 2.6 times as long as the
+# walked `Session`'s step, 8.5 times as long as the `CompiledSession`'s
+# and 6 times as long as the same step written by hand in NumPy (103, 39,
+# 12.3 and 17.2 µs in one run on the project's machine). PyTorch's eager
+# step, timed in the same runs, is no faster: ours took 0.93 to 0.98 of
+# its time in three runs. Built the graph way, with a trial run for every
+# op's dtype, this page's step takes about 20 times as long as NumPy's. A
 # whole graph can be handed to a compiler, as TensorFlow's XLA and JAX's
 # `jit` do, to fuse its ops into fewer, faster ones. And a graph can be
 # differentiated before it ever runs, for values it has not seen yet:

@@ -15,7 +15,8 @@ of TensorFlow 2 (`tf.GradientTape`, with no `tf.function`).
 The contenders take turns: each round times a batch of steps of every one of
 them, so a slow patch of a shared machine hits all of them alike. We report
 each one's median time per step, and the medians over rounds of its ratios
-to both NumPy steps in the same round.
+to both NumPy steps in the same round and, when PyTorch ran, to its eager
+step, the yardstick for ours.
 
     python benchmarks/xor.py [--rounds 30] [--steps 300]
 """
@@ -253,16 +254,24 @@ def main():
 
     times = interleaved(steps, args.rounds, args.steps)
 
-    by_hand, lean = times["numpy by hand"], times["numpy lean"]
+    # Each ratio is taken within a round, then the median over rounds: a
+    # slow spell slows both sides of a ratio alike, and leaves it be.
+    def ratios(to):
+        return {name: statistics.median(t / b for t, b in zip(ts, times[to]))
+                for name, ts in times.items()}
+
+    columns = {"× NumPy": ratios("numpy by hand"), "× lean": ratios("numpy lean")}
+    if "pytorch eager" in times:  # the eager step's goal: ≤ 1.0× PyTorch
+        columns["× PyTorch"] = ratios("pytorch eager")
     print(f"{args.rounds} rounds of {args.steps} steps; median time per step, and the")
-    print("medians over rounds of the ratios to the NumPy steps timed in the same round\n")
-    print(f"| {'step':22} | {'µs per step':>11} | {'× NumPy':>7} | {'× lean':>6} |")
-    print(f"| {'-' * 22} | {'-' * 11}:| {'-' * 7}:| {'-' * 6}:|")
+    print("medians over rounds of the ratios to the steps timed in the same round\n")
+    # A column is as wide as its heading.
+    print(f"| {'step':22} | {'µs per step':>11} |" + "".join(f" {c} |" for c in columns))
+    print(f"| {'-' * 22} | {'-' * 11}:|" + "".join(f" {'-' * len(c)}:|" for c in columns))
     for name, ts in times.items():
-        ratio = statistics.median(t / b for t, b in zip(ts, by_hand))
-        to_lean = statistics.median(t / b for t, b in zip(ts, lean))
-        print(f"| {name:22} | {statistics.median(ts):11.1f} | {ratio:7.2f} "
-              f"| {to_lean:6.2f} |")
+        print(f"| {name:22} | {statistics.median(ts):11.1f} |"
+              + "".join(f" {r[name]:{len(c)}.2f} |" for c, r in columns.items()))
+
 
 if __name__ == "__main__":
     main()
