@@ -196,17 +196,17 @@ class CompiledSession(session.Session):
             signature = signature_of(plan, inputs(self, plan, feed_dict or {}))
         except Exception:
             return walk(fetches, feed_dict)  # raising as the walk words it
-        kind = shape_of_fetch(fetches)
+        form = form_of(fetches)
         with self.books:
-            signatures = recent(self.plans, (tensors, fed, kind),
-                                self.plans.get((tensors, fed, kind), {}), 64)
+            signatures = recent(self.plans, (tensors, fed, form),
+                                self.plans.get((tensors, fed, form), {}), 64)
             found = signatures.get(signature, 0)
             if type(found) is int and found >= self.runs_before_compiling:
-                found = self.compile(plan, tensors, fed, kind, feed_dict or {})
+                found = self.compile(plan, tensors, fed, form, feed_dict or {})
             compiled = callable(found)
             recent(signatures, signature, found + 1 if type(found) is int else found,
                    8)
-            if compiled and kind != "other":
+            if compiled and "rebuild" not in form:
                 recent(self.ready, quick_key(fetches, feed_dict), found, 64)
         return (found if compiled else walk)(fetches, feed_dict)
 
@@ -217,13 +217,13 @@ class CompiledSession(session.Session):
     # that a plan the compiler fails to write fails them.)
     strict = False
 
-    def compile(self, plan, tensors, fed, kind, feed_dict):
+    def compile(self, plan, tensors, fed, form, feed_dict):
         try:
             examples = try_out(self, plan, feed_dict)
         except Exception:
             return 0
         try:
-            writer = Writer(self, plan, examples, tensors, fed, kind)
+            writer = Writer(self, plan, examples, tensors, fed, form)
             exec(compile(writer.source, "<compiled plan>", "exec"), writer.namespace)
         except Exception:
             if self.strict:
@@ -239,7 +239,7 @@ class CompiledSession(session.Session):
         plan = self.planned(tensors, frozenset(feed_dict or {}))
         examples = try_out(self, plan, feed_dict or {})
         return Writer(self, plan, examples, tensors, frozenset(feed_dict or {}),
-                      shape_of_fetch(fetches)).source
+                      form_of(fetches)).source
 
 
 # `recent` keeps a table's newest entries: it puts `key` last, and drops
@@ -264,14 +264,14 @@ def quick_key(fetches, feed_dict):
 
 # A compiled function returns its values as the fetch was written: one
 # value, a list or a tuple of them, or (for anything else) the structure
-# `rebuild` (session.py) makes.
-def shape_of_fetch(fetches):
+# `rebuild` (session.py) makes. The *form* of a fetch is how the code
+# writes that.
+def form_of(fetches):
     if isinstance(fetches, Tensor):
-        return "tensor"
-    if type(fetches) in (list, tuple):
-        if all(isinstance(t, Tensor) for t in fetches):
-            return type(fetches).__name__
-    return "other"
+        return "{}"
+    if type(fetches) in (list, tuple) and all(isinstance(t, Tensor) for t in fetches):
+        return "[{}]" if type(fetches) is list else "tuple([{}])"
+    return "rebuild(fetches, iter([{}]))"
 
 
 # ## What does not change from run to run
@@ -552,7 +552,7 @@ OPERATORS = {
 # `first` until the end, as in the walk), runs the steps, and writes the
 # assigned values and first reads under the lock again.
 class Writer:
-    def __init__(self, sess, plan, examples, tensors, fed, kind):
+    def __init__(self, sess, plan, examples, tensors, fed, form):
         constants, variables, steps, assigns = simplify(plan, examples, tensors)
         self.examples = examples
         self.constant = dict(constants)
@@ -602,16 +602,8 @@ class Writer:
 
         # The results are made before the state is written: if making them
         # raises, nothing has been written.
-        results = [self.result(t) for t in tensors]
-        if kind == "tensor":
-            self.lines.append(f"results = {results[0]}")
-        elif kind == "list":
-            self.lines.append(f"results = [{', '.join(results)}]")
-        elif kind == "tuple":
-            self.lines.append(f"results = ({''.join(r + ', ' for r in results)})")
-        else:
-            values = ", ".join(results)
-            self.lines.append(f"results = rebuild(fetches, iter([{values}]))")
+        results = ", ".join(self.result(t) for t in tensors)
+        self.lines.append("results = " + form.format(results))
         if assigns:
             self.lines += ["lock.acquire()", "try:", *(
                 f"    state[{self.hoist(self.name(t).upper(), t)}] = {self.value(o)}"
@@ -727,7 +719,7 @@ class Writer:
         rewrite = Rewrite(self, compute, params, inputs, output)
         body = pickle.loads(pickled)
         if not assigned:
-            self.buffers.place(index, output, body[-1].value, rewrite)
+            self.buffers.place(output, body[-1].value, rewrite)
         lines = []
         for statement in body:
             if isinstance(statement, ast.If):
@@ -760,16 +752,6 @@ def holds(value):
 
 # (A marker for a name found nowhere.)
 missing = object()
-
-
-# A ufunc takes its output array as one more argument: positionally, which
-# NumPy parses fastest, except for `maximum` and `minimum`, which NumPy
-# wants given `out=` by name (a third positional argument is deprecated).
-def with_out(ufunc, operands, buffer):
-    out = ast.Name(buffer, ast.Load())
-    if ufunc in (np.maximum, np.minimum):
-        return list(operands), [ast.keyword("out", out)]
-    return [*operands, out], []
 
 
 # `Rewrite` copies a compute's lines with the names bound, and makes the two
@@ -842,24 +824,31 @@ class Rewrite(ast.NodeTransformer):
                     return ast.Name(name, ast.Load())
         return self.generic_visit(node)
 
-    # An operation chosen for a buffer becomes a ufunc call writing into it.
-    def into(self, node, operands):
+    # An operation chosen for a buffer becomes a ufunc call writing into it:
+    # positionally, which NumPy parses fastest, except for `maximum` and
+    # `minimum`, which want `out=` by name (a third argument is deprecated).
+    def into(self, node, operands, ufunc):
         buffer = self.out.get(id(node))
         if buffer is None:
             return node
-        ufunc = ufunc_of(node, self.function)
-        name = self.writer.hoist(f"np_{ufunc.__name__}", ufunc)
-        args, keywords = with_out(ufunc, operands, buffer)
-        return ast.Call(ast.Name(name, ast.Load()), args, keywords)
+        out = ast.Name(buffer, ast.Load())
+        func = node.func if isinstance(node, ast.Call) else ast.Name(
+            self.writer.hoist(f"np_{ufunc.__name__}", ufunc), ast.Load())
+        if ufunc in (np.maximum, np.minimum):
+            return ast.Call(func, list(operands), [ast.keyword("out", out)])
+        return ast.Call(func, [*operands, out], [])
 
-    # `-x` may be written into a buffer; so may a ufunc call, `np.exp(x)`,
-    # whose number arguments are typed as in `visit_BinOp` below.
-    def visit_UnaryOp(self, node):
+    # `-x` and `a * b` may be written into a buffer; so may a ufunc call.
+    def visit_BinOp(self, node):
         node = self.generic_visit(node)
-        return self.into(node, [node.operand])
+        operands = [node.operand] if isinstance(node, ast.UnaryOp) else [
+            node.left, node.right]
+        return self.into(node, operands, OPERATORS.get(type(node.op)))
+
+    visit_UnaryOp = visit_BinOp
 
     def visit_Call(self, node):
-        key, ufunc = id(node), ufunc_of(node, self.function)
+        ufunc = ufunc_of(node, self.function)
         if ufunc is None and (decided := self.decide(node)) is not missing:
             return decided
         method = self.method(node)
@@ -869,12 +858,7 @@ class Rewrite(ast.NodeTransformer):
             node = ast.Call(ast.Name(method, ast.Load()), args, node.keywords)
         if (value := self.needless_cast(node)) is not None:
             return value
-        if ufunc is not None:
-            node.args = [self.typed(a, node.args) or a for a in node.args]
-        if key in self.out:
-            node.args, keywords = with_out(ufunc, node.args, self.out[key])
-            node.keywords += keywords
-        return node
+        return self.into(node, node.args, ufunc)
 
     # A call that reads only what is fixed (mean's `max(total.size, 1)`,
     # `kept(x)`) comes out the same on stand-ins: it is made now.
@@ -940,30 +924,6 @@ class Rewrite(ast.NodeTransformer):
         except Exception:
             return missing
 
-    # A Python number meeting a static float array in arithmetic is given
-    # the array's dtype now, as NumPy would on every call.
-    def visit_BinOp(self, node):
-        node = self.generic_visit(node)
-        if type(node.op) in OPERATORS:
-            operands = [node.left, node.right]
-            node.left, node.right = [self.typed(a, operands) or a for a in operands]
-        return self.into(node, [node.left, node.right])
-
-    def typed(self, number, operands):
-        if not isinstance(number, ast.Constant):
-            return None
-        if type(number.value) not in (int, float):
-            return None
-        for other in operands:
-            if other is number:
-                continue
-            example = self.example_of(other)
-            if type(example) is np.ndarray and example.dtype.kind in "fc":
-                array = np.asarray(number.value, example.dtype)
-                array.flags.writeable = False
-                return ast.Name(self.writer.fixed(array), ast.Load())
-        return None
-
 
 # ## Buffers
 #
@@ -987,12 +947,9 @@ class Rewrite(ast.NodeTransformer):
 # time; a second thread meanwhile walks the plan.
 class Buffers:
     def __init__(self, writer, steps, tensors, fed, assigns):
-        self.writer = writer
-        self.free, self.dying = {}, {}
-        self.count = 0
-        fresh = {o for c, i, o in steps
-                 if writer.inlined[o] and spine(writer.inlined[o][1][-1].value,
-                                                c.__func__)}
+        self.writer, self.free, self.dying, self.count = writer, {}, {}, 0
+        fresh = {o for c, i, o in steps if writer.inlined[o]
+                 and ufunc_of(writer.inlined[o][1][-1].value, c.__func__)}
         self.last_use, readers = {}, {}
         for index, (_, inputs, output) in enumerate(steps):
             for x in inputs:
@@ -1011,48 +968,25 @@ class Buffers:
                 self.last_use.setdefault(output, index)
 
     # A free buffer of the right shape, dtype and memory order, or a new
-    # one laid out as the walk's value is (NumPy's `empty_like`).
-    def take(self, example):
+    # one laid out as the walk's value is (NumPy's `empty_like`), for the
+    # result of an inlined step, until the last step that reads it.
+    def place(self, output, node, rewrite):
+        if output not in self.wanted:
+            return
+        example = self.writer.examples[output]
         key = (example.shape, example.dtype, example.strides)
         if self.free.get(key):
-            return self.free[key].pop()
-        self.count += 1
-        return self.writer.hoist(f"BUFFER_{self.count}", np.empty_like(example))
-
-    # `place` chooses buffers for the operations of one inlined step: its
-    # result, and the chain of operations inside it whose results have
-    # the same shape and dtype (`-x`, `logaddexp(0, ·)`, `-·` in sigmoid).
-    # Inside an op whose result cannot have a buffer, that chain still can.
-    def place(self, index, output, node, rewrite):
-        nodes = spine(node, rewrite.function) if node is not None else []
-        example = self.writer.examples.get(output)
-        if not nodes or type(example) is not np.ndarray or rewrite.env is None:
-            return
-        if output in self.wanted:
-            buffer = self.take(example)
-            self.dying.setdefault(self.last_use[output], []).append(buffer)
-            rewrite.out[id(nodes[0])] = buffer
+            buffer = self.free[key].pop()
         else:
-            buffer = None
-        for inner in nodes[1:]:
-            try:
-                value = eval(compile(ast.Expression(inner), "<part>", "eval"),
-                             rewrite.function.__globals__, rewrite.env)
-            except Exception:
-                break
-            if type(value) is not np.ndarray or (
-                    value.shape, value.dtype, value.strides) != (
-                    example.shape, example.dtype, example.strides):
-                break
-            if buffer is None:
-                buffer = self.take(example)
-                self.dying.setdefault(index, []).append(buffer)
-            rewrite.out[id(inner)] = buffer
+            self.count += 1
+            buffer = self.writer.hoist(f"BUFFER_{self.count}", np.empty_like(example))
+        self.dying.setdefault(self.last_use[output], []).append(buffer)
+        rewrite.out[id(node)] = buffer
 
     # After step `index`, the buffers of values it read for the last time
-    # (and its scratch buffer) are free again. Each buffer is listed under
-    # the step that frees it when it is taken, so freeing costs nothing
-    # per buffer still held, and compiling stays linear in the plan's size.
+    # are free again. Each buffer is listed under the step that frees it
+    # when it is taken, so freeing costs nothing per buffer still held, and
+    # compiling stays linear in the plan's size.
     def release(self, index):
         for name in self.dying.pop(index, ()):
             array = self.writer.namespace[name]
@@ -1072,25 +1006,11 @@ def apart(examples, reader, x):
         return False
 
 
-# The operations whose results can go into a buffer: from the top of an
-# expression down, each operation and then its first operand that is one.
-def spine(node, function):
-    nodes = []
-    while node is not None and ufunc_of(node, function) is not None:
-        nodes.append(node)
-        operands = ([] if ufunc_of(node, function) is np.dot else
-                    node.args if isinstance(node, ast.Call) else
-                    [node.operand] if isinstance(node, ast.UnaryOp) else
-                    [node.left, node.right])
-        node = next((x for x in operands if ufunc_of(x, function)), None)
-    return nodes
-
-
 # The ufunc an expression's outermost operation calls, if it calls one: an
 # arithmetic operator, or a call such as `np.exp(x)` with no keywords.
 # `np.dot` of two matrices counts as one: it too takes its output array as
-# one more argument, and writes the bits it would have returned (an
-# operand of it keeps its own buffer, so that the two never overlap).
+# one more argument, and writes the bits it would have returned. (No
+# operand's buffer is free while a step runs, so none is also its `out`.)
 def ufunc_of(node, function):
     if isinstance(node, ast.BinOp | ast.UnaryOp):
         return OPERATORS.get(type(node.op))

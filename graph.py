@@ -112,8 +112,7 @@ class Graph:
     # `group` bundles tensors into one, so that one fetch runs them all. It
     # takes a tensor, or any nesting of lists, tuples and dicts of them, as
     # a fetch is taken (session.py's `flatten`), and so does `gradients`.
-    def group(self, inputs):
-        return self.op(ops.GroupOp, *flatten(inputs))
+    group = lambda self, inputs: self.op(ops.GroupOp, *flatten(inputs))
 
     # ## Gradients
     #

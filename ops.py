@@ -19,6 +19,7 @@ from contextlib import suppress
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
+from scipy.special import expit
 
 
 # `BaseOp` holds what all ops share. An op may take *attributes*, settings
@@ -149,10 +150,10 @@ class SquareOp(BaseOp):
 #
 # $\sigma(x) = 1 / (1 + e^{-x})$ squashes any number into $(0, 1)$.
 class SigmoidOp(BaseOp):
-    # Written so, $e^{-x}$ overflows for $x < -709$; as
-    # $\exp(-\log(1 + e^{-x}))$, with NumPy's `logaddexp`, it never does.
+    # SciPy's `expit` computes it in one pass. (Written in NumPy, $e^{-x}$
+    # overflows for $x < -709$: the answer, 0, is right, with a warning.)
     def compute(self, sess, x):
-        return np.exp(-np.logaddexp(0.0, -x))
+        return expit(x)
 
     # $$\sigma'(x) = \frac{e^{-x}}{(1 + e^{-x})^2} = \sigma(x)\,(1 - \sigma(x))$$
     #
