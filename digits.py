@@ -157,23 +157,24 @@ def build_model(weights, rate=RATE, momentum=MOMENTUM):
     # before and after `gradients(loss, [logits])`, with the logits and labels
     # as two placeholders:
     #
-    # ![The loss op: labels and logits meet in
-    # softmax_cross_entropy_with_logits, whose mean is the
-    # loss](digits_loss_forward.svg)
+    # ![The loss op: the logits pass through log_softmax, and labels, logits
+    # and log-probabilities meet in softmax_cross_entropy_with_logits, whose
+    # mean is the loss](digits_loss_forward.svg)
     #
     # ![The same after gradients: spread shares ∂loss/∂loss = 1 among the
-    # batch's rows, expand copies each row's share along its ten logits, and softmax,
-    # sum, mul and sub form softmax · sum(labels) − labels, which a last mul
-    # scales by it](digits_loss_backward.svg)
+    # batch's rows, expand copies each row's share along its ten logits, and exp
+    # of the log-probabilities, sum, mul and sub form softmax · sum(labels) −
+    # labels, which a last mul scales by it](digits_loss_backward.svg)
     #
     # Read from ∂loss/∂loss = 1 down: `spread` gives each of the batch's
     # losses an equal share of it, `1 / batch` (mean's gradient); `expand`
     # copies each row's share along its ten logits; and the ops on the right
     # build `softmax · sum(labels) − labels`, the general form of the
     # gradient, correct for labels of any sum (for one-hot labels,
-    # `sum(labels)` is 1). The ops for the gradient with respect to the
-    # labels are built as well, but not drawn and never run: nothing asks for
-    # them.
+    # `sum(labels)` is 1). Their softmax is the `exp` of the forward pass's
+    # `log_softmax`, so a training step computes the softmax once, not
+    # twice. The ops for the gradient with respect to the labels are built
+    # as well, but not drawn and never run: nothing asks for them.
     losses = graph.softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     loss = graph.mean(losses)
 

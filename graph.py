@@ -89,17 +89,16 @@ class Graph:
     expand = lambda self, x, like, **attrs: self.op(ops.ExpandOp, x, like, **attrs)
     spread = lambda self, x, like, **attrs: self.op(ops.SpreadOp, x, like, **attrs)
 
-    # The digits chapter's ops ([nn_ops.py](nn_ops.html)); the loss's
-    # arguments are named, as in TensorFlow.
+    # The digits chapter's ops ([nn_ops.py](nn_ops.html)). The loss, whose
+    # arguments are named as in TensorFlow, is built by a function of that
+    # page: it adds the log-probabilities, an op its gradient reuses.
     exp = lambda self, x: self.op(nn_ops.ExpOp, x)
     log = lambda self, x: self.op(nn_ops.LogOp, x)
     relu = lambda self, x: self.op(nn_ops.ReluOp, x)
     step = lambda self, x: self.op(nn_ops.StepOp, x)
     softmax = lambda self, x: self.op(nn_ops.SoftmaxOp, x)
     log_softmax = lambda self, x: self.op(nn_ops.LogSoftmaxOp, x)
-
-    def softmax_cross_entropy_with_logits(self, *, labels, logits):
-        return self.op(nn_ops.SoftmaxCrossEntropyWithLogitsOp, labels, logits)
+    softmax_cross_entropy_with_logits = nn_ops.softmax_cross_entropy_with_logits
 
     # Comparisons, branches and loops ([control_flow.py](control_flow.html)).
     greater = lambda self, a, b: self.op(control_flow.GreaterOp, a, b)

@@ -170,20 +170,30 @@ class LogSoftmaxOp(SoftmaxOp):
 # $-\log 0.67 = 0.41$; were the third right, $-\log 0.09 = 2.41$.
 #
 # `softmax_cross_entropy_with_logits(labels=q, logits=z)`, as TensorFlow
-# names it, fuses the two into one op working from the logits through
-# `log_softmax`. It never forms $p$, so it stays exact where
-# `log(softmax(z))` gives $-\infty$ or NaN (the digits chapter draws the
-# difference). It gives one loss per row, which a `mean` then averages.
+# names it, fuses the two into one op. It is built (by the function at
+# the end of this page) with a third input, $\log p$, a `log_softmax` op
+# of the logits, and the loss is $-\sum_k q_k (\log p)_k$. The loss never
+# forms $p$, so it stays exact where `log(softmax(z))` gives $-\infty$ or
+# NaN (the digits chapter draws the difference). It gives one loss per
+# row, which a `mean` then averages.
+#
+# Why an input, and not `log_softmax` called inside `compute`? The
+# gradient below needs $p$ too. A gradient is built as ops on tensors, and
+# cannot see a value made inside another op's `compute`: had the loss
+# computed $\log p$ there, the backward pass would build a softmax of its
+# own, and every training step would compute the shift, the exponentials
+# and the row sums twice. With $\log p$ a tensor, the gradient reads $p$
+# off it as $e^{\log p}$, one `exp`.
 class SoftmaxCrossEntropyWithLogitsOp(BaseOp):
     # A placeholder's shape is checked only now, at run time, by the
     # same rule as `infer_shape` below.
-    def compute(self, sess, labels, logits):
+    def compute(self, sess, labels, logits, log_p):
         if np.shape(labels) != np.shape(logits) or not np.shape(logits):
             raise ValueError("labels and logits must have the same shape")
-        return -(labels * log_softmax(logits)).sum(-1)
+        return -(labels * log_p).sum(-1)
 
     # One loss per row: the shape of the logits without the last axis.
-    def infer_shape(self, labels, logits):
+    def infer_shape(self, labels, logits, log_p):
         if labels != logits or not logits:
             raise ValueError("labels and logits must have the same shape, "
                              "with at least one axis")
@@ -204,13 +214,32 @@ class SoftmaxCrossEntropyWithLogitsOp(BaseOp):
     # $p - q$: the predicted probabilities minus the right ones.
     # (TensorFlow's kernel returns $p - q$ whatever the labels sum to, the
     # derivative only when they sum to 1.) The per-row gradient is first
-    # copied along each row by `expand`.
+    # copied along each row by `expand`, and $p$ is $e^{\log p}$.
+    #
+    # $\log p$ gets no gradient (None), though the loss reads it. In the
+    # graph the loss reaches the logits along two paths, this op's own
+    # `logits` input and $\log p$, an op of the logits, and `gradients`
+    # adds what comes back along each. The logits' entry, $∂H/∂z$ above, is
+    # already the whole derivative, taken through $\log p$. Were $\log p$
+    # given its own, $-\bar H q$, `log_softmax`'s rule would turn it into
+    # $\bar H (s p - q)$ and send it to the logits a second time: twice the
+    # gradient. (Built from $\log p$, the gradient can itself be
+    # differentiated: second derivatives pass through `log_softmax`'s rule.)
     def gradient(self, grad):
-        labels, logits = self.inputs
+        labels, logits, log_p = self.inputs
         grad = self.graph.expand(grad, logits, axis=-1)
         s = self.graph.sum(labels, axis=-1, keepdims=True)
-        return [-grad * self.graph.log_softmax(logits),
-                grad * (self.graph.softmax(logits) * s - labels)]
+        return [-grad * log_p, grad * (self.graph.exp(log_p) * s - labels), None]
+
+
+# `graph.softmax_cross_entropy_with_logits(labels=q, logits=z)` is this
+# function: it builds $\log p$, then the loss op on it. Logits given as a
+# value become one constant for both ops, of the labels' dtype, as any op
+# converts its inputs.
+def softmax_cross_entropy_with_logits(graph, *, labels, logits):
+    logits = graph.convert(logits, labels)
+    log_p = graph.log_softmax(logits)
+    return graph.op(SoftmaxCrossEntropyWithLogitsOp, labels, logits, log_p)
 
 
 # Next: [digits.py](digits.html), which trains a network with them.

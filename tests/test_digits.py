@@ -92,6 +92,18 @@ def test_the_backward_pass_sums_the_biases_gradients_over_the_batch():
     assert kinds.count("assign") == 8  # a velocity and a weight per variable
 
 
+def test_a_training_step_computes_softmax_once():
+    # The loss needs log p and its gradient needs p: one log_softmax serves
+    # both, the gradient reading p off it with an exp, and no softmax of
+    # its own is run.
+    model = digits.build_model(digits.initial_weights())
+    plan = Session(model.loss.graph).planned((model.train, model.loss),
+                                             frozenset([model.images, model.labels]))
+    kinds = [output.op.kind for _, _, output in plan[2]]
+    assert kinds.count("log_softmax") == 1 and kinds.count("exp") == 1
+    assert "softmax" not in kinds
+
+
 def test_the_models_gradients_match_finite_differences(data):
     model = digits.build_model(digits.initial_weights())
     graph = model.loss.graph

@@ -179,8 +179,12 @@ def test_draws_the_loss_before_and_after_gradients():
     drawn = draw.digits_loss_pictures()
     forward = drawn["digits_loss_forward"].source
     backward = drawn["digits_loss_backward"].source
-    assert "softmax_cross_entropy_with_logits" in forward and "softmax\\n" not in forward
+    labelled = lambda kind, source: re.search(rf'label=("{kind}\\n[^"]*"|{kind}) ', source)
+    assert labelled("softmax_cross_entropy_with_logits", forward)
+    assert labelled("log_softmax", forward)
     assert "spread" not in forward and "expand" not in forward
-    for kind in ["broadcast_to", "spread", "expand", "softmax", "sum", "mul", "sub"]:
-        assert re.search(rf'label=("{kind}\\n[^"]*"|{kind}) ', backward), kind
+    for kind in ["broadcast_to", "spread", "expand", "exp", "sum", "mul", "sub"]:
+        assert labelled(kind, backward), kind
+    # The gradient reads p off the loss's log_softmax: no softmax is drawn.
+    assert not labelled("softmax", backward)
     assert "∂loss/∂logits" in backward

@@ -184,6 +184,38 @@ def test_cross_entropy_gradients_for_labels_and_logits(shape, placeholders):
     check_gradients(f, labels, rng.normal(size=shape) * 3, placeholders=placeholders)
 
 
+@both_paths
+def test_cross_entropy_gradients_with_a_very_negative_logit(placeholders):
+    # Labels that do not sum to 1, and a row whose first logit is 1000 below
+    # the others: its probability underflows to 0, its log-probability does
+    # not, and neither gradient may lose it.
+    def f(labels, logits):
+        loss = labels.graph.softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        return loss * np.array([1.0, 2.0, 3.0])
+
+    labels = rng.uniform(0.1, 1.0, size=(3, 5))
+    logits = rng.normal(size=(3, 5))
+    logits[1, 0] = -1000.0
+    got = check_gradients(f, labels, logits, placeholders=placeholders)
+    assert got[0][1, 0] == pytest.approx(2 * (1000 + np.log(np.exp(logits[1, 1:]).sum())))
+    assert got[1][1, 0] == -2 * labels[1, 0]
+
+
+@both_paths
+def test_cross_entropy_gradients_beside_a_log_softmax_of_ones_own(placeholders):
+    # The loss's log p gets no gradient of its own: the logits' gradient is
+    # already the whole derivative. Another log_softmax of the same logits,
+    # written by the user (and computed once with the loss's by the
+    # compiler), is differentiated as usual, and nothing is counted twice.
+    def f(labels, logits):
+        g = labels.graph
+        loss = g.softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        return loss + g.sum(g.log_softmax(logits) * np.arange(1.0, 6.0), axis=-1)
+
+    check_gradients(f, rng.uniform(size=(3, 5)), rng.normal(size=(3, 5)) * 3,
+                    placeholders=placeholders)
+
+
 def test_cross_entropy_gradient_is_softmax_minus_labels():
     # For labels that sum to 1, ∂loss/∂z = softmax(z) − labels.
     labels, logits = distributions((4, 5)), rng.normal(size=(4, 5))
@@ -351,6 +383,22 @@ def test_float32_gradients_through_graph_gradients(name):
     (ddx,) = graph.gradients(graph.sum(dx * x), [x])
     for value in Session(graph).run([dx, ddx]):
         assert value.dtype == np.float32
+
+
+def test_logits_given_as_a_value_take_the_labels_dtype():
+    # As any op's inputs do: the loss of float32 labels stays float32, and
+    # its log_softmax reads the same constant as the loss.
+    graph = Graph()
+    labels = graph.tensor(np.eye(3, dtype=np.float32))
+    logits = rng.normal(size=(3, 3))
+    loss = graph.softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    assert loss.dtype == np.float32
+    _, z, log_p = loss.op.inputs
+    assert log_p.op.inputs == [z]
+    value = Session(graph).run(loss)
+    assert value.dtype == np.float32
+    expected = -numpy_log_softmax(logits.astype(np.float32)).diagonal()
+    np.testing.assert_allclose(value, expected, rtol=1e-6)
 
 
 # ## Logits of ±1000
