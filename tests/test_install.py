@@ -52,7 +52,8 @@ def run_without(module, script, *args):
 
 def test_requirements_txt_holds_only_what_the_tutorial_and_tests_need():
     assert {r.name for r in requirements("requirements.txt")} == {
-        "numpy", "tqdm", "scikit-learn", "threadpoolctl", "pytest", "hypothesis"}
+        "numpy", "scipy", "tqdm", "scikit-learn", "threadpoolctl", "pytest",
+        "hypothesis"}
     docs = {r.name for r in requirements("requirements-docs.txt")}
     assert {"pycco", "pygments", "markdown", "latex2mathml", "graphviz",
             "matplotlib"} <= docs
