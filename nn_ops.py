@@ -125,12 +125,12 @@ class SoftmaxOp(BaseOp):
 # $-\infty$.
 #
 # An empty last axis has no maximum and needs no shift: the results are
-# empty, as in TensorFlow, and NumPy is told not to warn about the
-# logarithm of its empty sum.
+# empty, as in TensorFlow. Its sums are 0, whose logarithm NumPy would warn
+# about; any other sum is at least $e^0 = 1$ (the largest logit, shifted).
 def log_softmax(x):
     s = shifted(x)
-    with np.errstate(divide="ignore"):
-        return s - np.log(np.exp(s).sum(-1, keepdims=True))
+    total = np.exp(s).sum(-1, keepdims=True)
+    return s - np.log(total if x.shape[-1] else total + 1)
 
 
 def shifted(x):
