@@ -169,10 +169,7 @@ class CompiledSession(session.Session):
                 raise TypeError(f"expected {len(feed_list)} values to feed "
                                 f"{list(feed_list)}, got {len(feed_values)}")
             feed_dict = dict(zip(feed_list, feed_values)) if feed_list else None
-            function = self.ready.get(key)
-            if function is None:
-                return self.run_slowly(fetches, feed_dict)
-            return function(fetches, feed_dict)
+            return self.ready.get(key, self.run_slowly)(fetches, feed_dict)
 
         return call
 
@@ -235,11 +232,10 @@ class CompiledSession(session.Session):
 
     # `source` writes the code for a fetch without keeping it.
     def source(self, fetches, feed_dict=None):
-        tensors = tuple(session.flatten(fetches))
-        plan = self.planned(tensors, frozenset(feed_dict or {}))
+        tensors, fed = tuple(session.flatten(fetches)), frozenset(feed_dict or {})
+        plan = self.planned(tensors, fed)
         examples = try_out(self, plan, feed_dict or {})
-        return Writer(self, plan, examples, tensors, frozenset(feed_dict or {}),
-                      form_of(fetches)).source
+        return Writer(self, plan, examples, tensors, fed, form_of(fetches)).source
 
 
 # `recent` keeps a table's newest entries: it puts `key` last, and drops
@@ -256,10 +252,9 @@ def recent(table, key, value, limit):
 # order, then the fed ones in the feeds' order, with the fetch's type and
 # length (so that `[a, b]` and `[a]` with `b` fed differ).
 def quick_key(fetches, feed_dict):
-    feeds = tuple(feed_dict) if feed_dict else ()
-    if type(fetches) in (list, tuple):
-        return (type(fetches), len(fetches), *fetches, *feeds)
-    return (fetches, *feeds)
+    listed = type(fetches) in (list, tuple)
+    key = (type(fetches), len(fetches), *fetches) if listed else (fetches,)
+    return (*key, *feed_dict) if feed_dict else key
 
 
 # A compiled function returns its values as the fetch was written: one
@@ -269,7 +264,8 @@ def quick_key(fetches, feed_dict):
 def form_of(fetches):
     if isinstance(fetches, Tensor):
         return "{}"
-    if type(fetches) in (list, tuple) and all(isinstance(t, Tensor) for t in fetches):
+    if type(fetches) in (list, tuple) and all(isinstance(t, Tensor)
+                                              for t in fetches):
         return "[{}]" if type(fetches) is list else "tuple([{}])"
     return "rebuild(fetches, iter([{}]))"
 
@@ -301,10 +297,8 @@ def try_out(sess, plan, feed_dict):
 # holds them now.
 def inputs(sess, plan, feed_dict):
     values = {t: sess.feed_value(t, value) for t, value in feed_dict.items()}
-    for t in plan[1]:
-        if t not in feed_dict:
-            value = sess.state.get(t)
-            values[t] = np.asarray(t.initial_value) if value is None else value
+    values.update((t, sess.state.get(t, t.initial_value)) for t in plan[1]
+                  if t not in feed_dict)
     return values
 
 
@@ -318,12 +312,9 @@ def inputs(sess, plan, feed_dict):
 # the walk's values would.
 def signature_of(plan, values):
     fed = sorted((t for t in values if t not in plan[1]), key=lambda t: t.number)
-    return (*((np.shape(values[t]), np.result_type(values[t]), strides(values[t]))
-              for t in fed), *(strides(values[t]) for t in plan[1]))
-
-
-def strides(value):
-    return getattr(value, "strides", None)
+    strides = [getattr(values[t], "strides", None) for t in [*fed, *plan[1]]]
+    return (*((np.shape(values[t]), np.result_type(values[t])) for t in fed),
+            *strides)
 
 
 # An op whose `compute` was replaced on the op itself (a test counting
@@ -341,9 +332,8 @@ def plain(compute):
 # alone (and constants) depends only on shapes and dtypes, and so comes
 # out the same in every run.
 class Shape:
-    def __init__(self, value, constant=False):
+    def __init__(self, value):
         self.shape, self.dtype = np.shape(value), np.result_type(value)
-        self.constant = constant
         self.ndim, self.size = len(self.shape), math.prod(self.shape)
 
     def refuse(self, *args, **kwargs):
@@ -390,19 +380,19 @@ def simplify(plan, examples, tensors):
         if op is None or not all(x in examples for x in inputs):
             kept[output] = (compute, inputs, output)
             continue
-        product = kept.get(inputs[0], (None,))[0]
-        if type(op) is ops.NegOp and type(getattr(product, "__self__", None)) is ops.MulOp:
+        product = getattr(kept.get(inputs[0], (None,))[0], "__self__", None)
+        if type(op) is ops.NegOp and type(product) is ops.MulOp:
             c = next((x for x in kept[inputs[0]][1] if x in constants), None)
             if c is not None:
-                constants[negated := Made()] = examples[negated] = -constants[c]
-                compute, op = product, product.__self__
+                constants[negated := object()] = examples[negated] = -constants[c]
+                compute, op = product.compute, product
                 inputs = tuple(negated if x is c else x for x in kept[inputs[0]][1])
         value = fold(compute, constants, examples, inputs)
         if value is not missing:
             constants[output] = value
             continue
         try:
-            shapes = [Shape(examples[x], x in constants) for x in inputs]
+            shapes = [Shape(examples[x]) for x in inputs]
             handed = type(op).unchanged(*shapes)
         except Exception:
             handed = None  # (a value that is not an array, such as a record)
@@ -463,12 +453,6 @@ def summed(ndim, shape):
     return op
 
 
-# A constant that `simplify` makes, held by no tensor of the graph.
-class Made:
-    def __repr__(self):
-        return "constant#0"
-
-
 # A tensor found to hold another's value, fetched: its step hands it on.
 class Same:
     def compute(self, sess, x):
@@ -494,20 +478,20 @@ def template(function):
             or function.__code__.co_freevars):
         return None
     body = tree.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value,
-                                                             ast.Constant):
-        body = body[1:]  # a docstring
     if not body or not isinstance(body[-1], ast.Return):
         return None
     for statement in body[:-1]:
         check = (isinstance(statement, ast.If) and not statement.orelse
                  and len(statement.body) == 1
                  and isinstance(statement.body[0], ast.Raise))
-        if not check and not assignment(statement):
+        names = ast.walk(getattr(statement, "targets", [None, None])[-1])
+        assign = isinstance(statement, ast.Assign) and len(statement.targets) == 1
+        if not check and not (assign and all(
+                isinstance(n, ast.Name | ast.Tuple | ast.Store) for n in names)):
             return None
-    scoped = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
-              ast.GeneratorExp, ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await,
-              ast.Global, ast.Nonlocal)
+    scoped = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+              ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await, ast.Global,
+              ast.Nonlocal)
     if any(isinstance(node, scoped) for node in ast.walk(tree)):
         return None
     params = [a.arg for a in args.args]
@@ -522,23 +506,26 @@ def template(function):
     return params, body, assigned, free, pickle.dumps(body)
 
 
-# An assignment to a name, or to a tuple of names (`x, y = ...`).
-def assignment(statement):
-    if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
-        return False
-    target = statement.targets[0]
-    names = target.elts if isinstance(target, ast.Tuple) else [target]
-    return all(isinstance(n, ast.Name) for n in names)
-
-
 # The ufunc that each Python operator calls on arrays. (Not `**`: NumPy
 # computes `x ** 2` as `x * x` and `x ** 0.5` as a square root, which a call
 # of `np.power` would not.)
-OPERATORS = {
-    ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply,
-    ast.Div: np.true_divide, ast.FloorDiv: np.floor_divide,
-    ast.Mod: np.remainder, ast.USub: np.negative, ast.UAdd: np.positive,
-}
+OPERATORS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply,
+             ast.Div: np.true_divide, ast.FloorDiv: np.floor_divide,
+             ast.Mod: np.remainder, ast.USub: np.negative, ast.UAdd: np.positive}
+
+
+# The function that the lines are written into. A second thread, while
+# the first is in it, and a run that raises, walk the plan instead.
+RUN = """def run(fetches, feed_dict):
+    if not busy.acquire(False):
+        return walk(fetches, feed_dict)
+    try:
+{}
+    except Exception:
+        return walk(fetches, feed_dict)
+    finally:
+        busy.release()
+"""
 
 
 # ## Writing the function
@@ -554,35 +541,27 @@ OPERATORS = {
 class Writer:
     def __init__(self, sess, plan, examples, tensors, fed, form):
         constants, variables, steps, assigns = simplify(plan, examples, tensors)
-        self.examples = examples
-        self.constant = dict(constants)
+        self.examples, self.constant = examples, dict(constants)
         self.namespace = {"np": np, "lock": sess.lock, "state": sess.state,
                           "fetched": session.fetched, "rebuild": session.rebuild,
                           "walk": partial(session.Session.run, sess),
                           "miss": sess.run_slowly, "feed_value": sess.feed_value,
                           "ndarray": np.ndarray, "sess": sess}
-        self.names = {}
-        self.lines = []
-
-        self.named = {}
-        tests = []
+        self.names, self.named, self.lines, tests = {}, {}, [], []
         # A fed array is copied (`feed_value`) only if the state could keep
         # it: an array of the signature is otherwise used as it is.
         for t in sorted(fed, key=lambda t: t.number):
-            name = self.name(t)
-            tensor = self.hoist(name.upper(), t)
-            example = examples[t]
-            test = " or ".join([f"{name}.shape != {example.shape}",
-                                f"{name}.dtype != {self.fixed(example.dtype)}",
-                                f"{name}.strides != {example.strides}"])
-            indent = "    " * all(apart(examples, o, t) for _, o in assigns)
-            if indent:
-                self.lines += [f"{name} = feed_dict[{tensor}]",
-                               f"if type({name}) is not ndarray or {test}:"]
-            self.lines += [f"{indent}{name} = feed_value({tensor}, "
-                           f"feed_dict[{tensor}])",
-                           f"{indent}if {test}:",
-                           f"{indent}    return miss(fetches, feed_dict)"]
+            name, example = self.name(t), examples[t]
+            read = f"feed_dict[{self.hoist(name.upper(), t)}]"
+            test = (f"{name}.shape != {example.shape} or {name}.dtype != "
+                    f"{self.fixed(example.dtype)} or {name}.strides != "
+                    f"{example.strides}")
+            lines = [f"{name} = feed_value({name.upper()}, {read})", f"if {test}:",
+                     "    return miss(fetches, feed_dict)"]
+            if all(apart(examples, o, t) for _, o in assigns):
+                lines = [f"{name} = {read}", f"if type({name}) is not ndarray or "
+                         f"{test}:", *("    " + line for line in lines)]
+            self.lines += lines
         # A variable not in the state yet raises KeyError here, and the run
         # is walked, which puts its initial value there.
         if variables:
@@ -610,18 +589,8 @@ class Writer:
                 for t, o in assigns), "finally:", "    lock.release()"]
         self.lines.append("return results")
 
-        body = "\n".join("        " + line for line in self.lines)
         self.namespace["busy"] = threading.Lock()
-        self.source = (
-            "def run(fetches, feed_dict):\n"
-            "    if not busy.acquire(False):\n"
-            "        return walk(fetches, feed_dict)\n"
-            "    try:\n"
-            f"{body}\n"
-            "    except Exception:\n"
-            "        return walk(fetches, feed_dict)\n"
-            "    finally:\n"
-            "        busy.release()\n")
+        self.source = RUN.format("\n".join("        " + line for line in self.lines))
 
     # A tensor's name in the code: its kind, numbered in the order the code
     # first mentions it (`dot_4`), not by its number in the graph (`dot#5`):
@@ -629,7 +598,7 @@ class Writer:
     # compiles plan after plan of new tensors would pile up new names.
     def name(self, t):
         if t not in self.names:
-            kind = re.sub(r"#\d+$", "", repr(t))
+            kind = re.sub(r"#\d+$", "", repr(t)) if isinstance(t, Tensor) else "made"
             self.names[t] = f"{kind}_{len(self.names)}"
         return self.names[t]
 
@@ -657,12 +626,12 @@ class Writer:
     # How the code reads a value: a constant is written as itself when it
     # is a plain number, and hoisted otherwise; a computed value by name.
     def value(self, t):
-        if t in self.constant:
-            value = self.constant[t]
-            if type(value) in (int, float, bool) and math.isfinite(value):
-                return repr(value)
-            return self.hoist(self.name(t).upper(), value)
-        return self.name(t)
+        value = self.constant.get(t, missing)
+        if type(value) in (int, float, bool) and math.isfinite(value):
+            return repr(value)
+        if value is missing:
+            return self.name(t)
+        return self.hoist(self.name(t).upper(), value)
 
     # A fetched value is handed over as `fetched` (session.py) makes it: a
     # copy. A NumPy scalar, such as a loss, cannot change, and needs none.
@@ -683,14 +652,10 @@ class Writer:
         found = template(compute.__func__) if plain(compute) else None
         if found is None or len(found[0]) - 2 > len(inputs):
             return None
-        function = compute.__func__
-        for name in found[3]:
-            value = function.__globals__.get(name, missing)
-            if value is missing:
-                value = getattr(builtins, name, missing)
-            if value is missing or self.namespace.setdefault(name,
-                                                             value) is not value:
-                return None  # (a name that means something else here)
+        scope = {**vars(builtins), **compute.__func__.__globals__}
+        if any(n not in scope or self.namespace.setdefault(n, scope[n])
+               is not scope[n] for n in found[3]):
+            return None  # (a name that means something else here)
         return found
 
     # A step is written inlined, or as a call of the op's `compute`, hoisted.
@@ -727,14 +692,16 @@ class Writer:
                     lines.append(ast.unparse(rewrite.visit(statement)))
             elif isinstance(statement, ast.Assign):
                 example = rewrite.try_line(statement)
-                target, decided = statement.targets[0], rewrite.decide(statement.value)
+                target = statement.targets[0]
+                decided = rewrite.decide(statement.value)
                 if decided is not missing and isinstance(target, ast.Name):
                     rewrite.local(target.id, ast.unparse(decided), example)
                     continue
                 statement.value = rewrite.visit(statement.value)
                 for n in ast.walk(target):
                     if isinstance(n, ast.Name):
-                        rewrite.local(n.id, f"{n.id}{number}", example.get(n.id, missing))
+                        text = f"{n.id}{number}"
+                        rewrite.local(n.id, text, example.get(n.id, missing))
                         n.id = f"{n.id}{number}"
                 lines.append(ast.unparse(statement))
             else:
@@ -752,6 +719,18 @@ def holds(value):
 
 # (A marker for a name found nowhere.)
 missing = object()
+
+
+# An expression of the code evaluated now, its names looked up in `names`
+# and `local`: its value, or `missing` if that raises. On examples it gives
+# the value in this run (`known`); on constants and stand-ins, the value
+# in every run (`fixed`).
+def evaluate(node, names, local=None):
+    try:
+        expression = ast.fix_missing_locations(ast.Expression(node))
+        return eval(compile(expression, "<compiling>", "eval"), names, local)
+    except Exception:
+        return missing
 
 
 # `Rewrite` copies a compute's lines with the names bound, and makes the two
@@ -775,8 +754,6 @@ class Rewrite(ast.NodeTransformer):
                 self.fixed[p] = stand_in(writer.constant, writer.examples, x)
         self.env = {params[0]: compute.__self__, params[1]: None, **{
             p: writer.examples[x] for p, x in static}}
-        if len(static) < len(inputs):
-            self.env = None
 
     # An assignment run on the examples: the values it gave its names.
     def try_line(self, statement):
@@ -784,8 +761,8 @@ class Rewrite(ast.NodeTransformer):
             exec(compile(ast.Module([statement], []), "<line>", "exec"),
                  self.function.__globals__, self.env)
             return self.env
-        except Exception:
-            self.env = None
+        except Exception:  # (it reads an input that has no example)
+            self.env = {}
             return {}
 
     # After `b = ...`, `b` is the op's local, no longer its input.
@@ -851,11 +828,7 @@ class Rewrite(ast.NodeTransformer):
         ufunc = ufunc_of(node, self.function)
         if ufunc is None and (decided := self.decide(node)) is not missing:
             return decided
-        method = self.method(node)
-        node = self.generic_visit(node)
-        if method is not None:
-            args = [node.func.value, *(node.args or [ast.Constant(None)])]
-            node = ast.Call(ast.Name(method, ast.Load()), args, node.keywords)
+        node = self.method(self.generic_visit(node))
         if (value := self.needless_cast(node)) is not None:
             return value
         return self.into(node, node.args, ufunc)
@@ -863,19 +836,13 @@ class Rewrite(ast.NodeTransformer):
     # A call that reads only what is fixed (mean's `max(total.size, 1)`,
     # `kept(x)`) comes out the same on stand-ins: it is made now.
     def decide(self, node):
-        try:
-            expression = ast.fix_missing_locations(ast.Expression(node))
-            return self.constant(eval(compile(expression, "<decided>", "eval"),
-                                      self.function.__globals__, dict(self.fixed)))
-        except Exception:
-            return missing
+        return self.constant(evaluate(node, self.function.__globals__,
+                                      dict(self.fixed)))
 
     # A plain value, as the code writes it: a dtype by its fixed name.
     def constant(self, value):
         if isinstance(value, np.dtype):
             return ast.Name(self.writer.fixed(value), ast.Load())
-        if type(value) is np.bool_:
-            value = bool(value)
         if value is None or type(value) in (bool, int) or (
                 type(value) is tuple and all(type(v) is int for v in value)):
             return ast.Constant(value)
@@ -887,11 +854,13 @@ class Rewrite(ast.NodeTransformer):
     def method(self, node):
         func = node.func
         if (isinstance(func, ast.Attribute) and func.attr in ("sum", "max")
-                and type(self.known.get(self.bound.get(getattr(
-                    func.value, "id", None)))) is np.ndarray):
+                and type(evaluate(func.value, self.writer.namespace, self.known))
+                is np.ndarray):
             ufunc = np.add if func.attr == "sum" else np.maximum
-            return self.writer.hoist(f"np_{ufunc.__name__}_reduce", ufunc.reduce)
-        return None
+            name = self.writer.hoist(f"np_{ufunc.__name__}_reduce", ufunc.reduce)
+            args = [func.value, *(node.args or [ast.Constant(None)])]
+            return ast.Call(ast.Name(name, ast.Load()), args, node.keywords)
+        return node
 
     # A cast to the dtype that a static value already has hands back that
     # value in every run: `np.asarray(b, dtype)` of an array (assign's) and
@@ -908,21 +877,11 @@ class Rewrite(ast.NodeTransformer):
             value, dtype, kinds = func.value, args[0], np.ndarray | np.generic
         else:
             return None
-        example = self.example_of(value)
+        example = evaluate(value, self.writer.namespace, self.known)
         wanted = namespace.get(getattr(dtype, "id", None))
         if isinstance(example, kinds) and example.dtype == wanted:
             return value
         return None
-
-    # The value a line's expression takes on the examples, if it reads only
-    # values that have one.
-    def example_of(self, node):
-        try:
-            expression = ast.fix_missing_locations(ast.Expression(node))
-            return eval(compile(expression, "<operand>", "eval"),
-                        self.writer.namespace, self.known)
-        except Exception:
-            return missing
 
 
 # ## Buffers
@@ -979,7 +938,8 @@ class Buffers:
             buffer = self.free[key].pop()
         else:
             self.count += 1
-            buffer = self.writer.hoist(f"BUFFER_{self.count}", np.empty_like(example))
+            buffer = self.writer.hoist(f"BUFFER_{self.count}",
+                                       np.empty_like(example))
         self.dying.setdefault(self.last_use[output], []).append(buffer)
         rewrite.out[id(node)] = buffer
 
@@ -998,8 +958,6 @@ class Buffers:
 # of it (`transpose` does). One whose static result shares no memory with
 # its input (`dot`) returns a new array, as it will in every run.
 def apart(examples, reader, x):
-    if reader not in examples:
-        return False
     try:
         return not np.shares_memory(examples[reader], examples[x])
     except Exception:
@@ -1016,11 +974,7 @@ def ufunc_of(node, function):
         return OPERATORS.get(type(node.op))
     if not isinstance(node, ast.Call) or node.keywords:
         return None
-    try:
-        value = eval(compile(ast.Expression(node.func), "<function>", "eval"),
-                     dict(function.__globals__))
-    except Exception:
-        return None
+    value = evaluate(node.func, function.__globals__)
     if (value is np.dot and len(node.args) == 2 or isinstance(value, np.ufunc)
             and value.nout == 1 and len(node.args) == value.nin) and not any(
             isinstance(a, ast.Starred) for a in node.args):
