@@ -9,9 +9,9 @@
 # A `CompiledSession(graph)`, this page's `Session` subclass, therefore
 # turns a plan it runs again and again into one Python function, written
 # out as source code and compiled by Python itself. It is opt-in: the
-# `Session` of Part I only walks. Every
-# value becomes a local variable, named after its tensor's kind, and every
-# step a line. main.py's training step becomes, in part:
+# `Session` of Part I only walks. Every value becomes a local variable,
+# named after its tensor's kind, and every step a line. main.py's
+# training step becomes, in part:
 #
 #     lock.acquire()
 #     try:
@@ -22,47 +22,43 @@
 #     ...
 #     dot_6 = np_dot(variable_1, variable_0,
 #         BUFFER_1)
-#     sigmoid_7 = np_exp(np_negative(
-#         np_logaddexp(FLOAT64_0_0,
-#             np_negative(dot_6, BUFFER_2),
-#             BUFFER_2),
-#         BUFFER_2))
+#     sigmoid_7 = expit(dot_6)
 #     ...
 #     sub_10 = np_subtract(transpose_5,
-#         sigmoid_9, BUFFER_3)
+#         sigmoid_9, BUFFER_2)
 #     mul_11 = np_multiply(CONSTANT_12,
-#         sub_10, BUFFER_5)
+#         sub_10, BUFFER_4)
 #     square_13 = np_square(sub_10,
-#         BUFFER_6)
-#     mul_14 = np_multiply(mul_11,
-#         SPREAD_15, BUFFER_3)
+#         BUFFER_5)
+#     neg_14 = np_multiply(mul_11,
+#         MADE_15, BUFFER_2)
 #     ...
-#     sub_28 = variable_0 - dot_27
-#     assign_29 = sub_28
+#     sub_27 = variable_0 - dot_26
+#     assign_28 = sub_27
 #     ...
-#     total34 = np_add_reduce(square_13,
+#     total33 = np_add_reduce(square_13,
 #         None, FLOAT64, keepdims=False)
-#     n34 = 4 // 1 or np_nan
-#     mean_34 = (total34 / n34).astype(
-#         FLOAT64, copy=False)
+#     mean_33 = total33 / 4
+#     results = [None, mean_33]
 #     lock.acquire()
 #     try:
-#         state[VARIABLE_0] = assign_29
+#         state[VARIABLE_0] = assign_28
 #         ...
 #     finally:
 #         lock.release()
-#     return [None, mean_34]
+#     return results
 #
 # Each line is an op's `compute` with its inputs' names put in:
-# `sigmoid_7` is `SigmoidOp`'s `np.exp(-np.logaddexp(0.0, -x))`, and
-# `mean_34` is `MeanOp`'s three lines, with its attributes (no `axis`),
-# the sizes (4 and 1) and the dtype to keep written in. Names in capitals
-# were fixed when the function was compiled: tensors (the state's keys),
-# constants (`SPREAD_15`, mean's gradient, $1/4$ in each of four places,
-# computed once), buffers; `np_exp` is `np.exp`, looked up once.
-# (`lock.acquire()` and a `try` do what `with lock:` does, at less than
-# half the cost.) To read the code a session
-# writes for a fetch, print it: `print(sess.source([update, loss]))`, with the same arguments as `sess.run`.
+# `sigmoid_7` is `SigmoidOp`'s `expit(x)`, and `mean_33` is what is left
+# of `MeanOp`'s three lines once its attributes (no `axis`), its count
+# (4) and its dtype are written in. Names in capitals were fixed when the
+# function was compiled: tensors (the state's keys), constants
+# (`CONSTANT_12` is square's 2; `MADE_15`, $-1/4$ in each of four places,
+# is mean's gradient and sub's minus sign, computed once), buffers;
+# `np_dot` is `np.dot`, looked up once. (`lock.acquire()` and a `try` do
+# what `with lock:` does, at less than half the cost.) To read the code a
+# session writes for a fetch, print it: `print(sess.source([update,
+# loss]))`, with the same arguments as `sess.run`.
 #
 # Five things make that code faster than the walk, and none of them
 # changes a single bit of what it computes:
@@ -70,21 +66,19 @@
 # 1. **No walking.** Values live in local variables, the fastest storage
 #    Python has, and nothing loops.
 # 2. **Inlining.** An op whose `compute` is a few plain lines (checks that
-#    raise, and a `return`) has those lines copied in, with its inputs'
-#    names put in for its parameters, so the op costs no call. The op's
-#    class stays the one place its arithmetic is written; any other op is
-#    called, so ops this page has never heard of work too.
+#    raise, assignments, and a `return`) has those lines copied in, with
+#    its inputs' names put in for its parameters, so the op costs no
+#    call. The op's class stays the one place its arithmetic is written;
+#    any other op is called, so ops this page has never heard of work too.
 # 3. **A simpler plan.** Every value has the same shape and dtype in
 #    every run the code serves (the code checks the feeds' on entry, and
 #    walks the plan for others). `simplify` (below) uses that to fold what
 #    reads only shapes and constants, to decide `sum_to` and
 #    `broadcast_to`, and to compute identical ops once.
 # 4. **Deciding early what is already decided**, line by line. A check
-#    that reads only shapes and dtypes (`dot`'s "two matrices",
-#    `assign`'s "same shape, castable dtype") is made once, here, and
-#    assign's cast to the dtype its value already has is left out. A
-#    Python number meeting a float array is given that array's dtype
-#    ahead of time, as NumPy would on every call, slowly; `x.sum(…)` is
+#    or a local that reads only shapes and dtypes (`dot`'s "two
+#    matrices", mean's count) is made once, here, and a cast to the dtype
+#    a value already has (assign's, mean's) is left out. `x.sum(…)` is
 #    written as the `np.add.reduce(x, …)` it calls.
 # 5. **Buffers.** An elementwise result, or a `dot`, is written into an
 #    array kept from one run to the next (`out=`), instead of a new one,
@@ -368,9 +362,15 @@ class Shape:
 #    same inputs, with the same attributes, compute the same value: the
 #    second is dropped and its readers read the first. Exact, since the
 #    same NumPy calls on the same arrays give the same bits.
+# 4. **Signs moved into constants.** $-(c \cdot x)$, for a constant $c$,
+#    is $(-c) \cdot x$, with $-c$ made once: sub's gradient negates what
+#    square's and mean's made, and the product takes the minus sign.
+#    Exact, since negating flips only the sign bit and rounding to
+#    nearest is symmetric (only a NaN's sign bit may come out otherwise).
 #
 # A tensor dropped for another is read as that other; one that is fetched
-# is given a step that hands the other's value on.
+# is given a step that hands the other's value on. A step that nothing
+# reads any more (the product whose negation took its place) is dropped.
 def simplify(plan, examples, tensors):
     constants, variables, steps, assigns = plan
     constants, same, seen, kept = dict(constants), {}, {}, {}
@@ -414,7 +414,7 @@ def simplify(plan, examples, tensors):
         kept[output] = (compute, inputs, output)
     read = {*tensors, *(o for _, o in assigns), *(x for _, i, _ in kept.values()
                                                    for x in i)}
-    steps = [*(s for s in kept.values() if same.get(s[2], s[2]) in read),
+    steps = [*(s for s in kept.values() if s[2] in read),
              *((Same().compute, (same[t],), t) for t in tensors if t in same)]
     return constants, variables, steps, [(v, same.get(o, o)) for v, o in assigns]
 
@@ -534,10 +534,9 @@ RUN = """def run(fetches, feed_dict):
 # names every value after its tensor's kind (`dot_9`), and keeps in
 # `namespace` everything the lines refer to that was fixed while compiling.
 #
-# The function it writes reads the variables under the session's lock
-# (a variable read for the first time gets its initial value, kept in
-# `first` until the end, as in the walk), runs the steps, and writes the
-# assigned values and first reads under the lock again.
+# The function it writes checks the feeds, reads the variables under the
+# session's lock, runs the steps, and writes the assigned values under the
+# lock again.
 class Writer:
     def __init__(self, sess, plan, examples, tensors, fed, form):
         constants, variables, steps, assigns = simplify(plan, examples, tensors)
@@ -733,8 +732,8 @@ def evaluate(node, names, local=None):
         return missing
 
 
-# `Rewrite` copies a compute's lines with the names bound, and makes the two
-# changes that need the examples.
+# `Rewrite` copies a compute's lines with the names bound, writes in what
+# is fixed, and chooses the NumPy calls that the examples allow.
 class Rewrite(ast.NodeTransformer):
     def __init__(self, writer, compute, params, inputs, output):
         self.writer, self.function, self.out = writer, compute.__func__, {}
@@ -744,9 +743,9 @@ class Rewrite(ast.NodeTransformer):
         static = [(p, x) for p, x in zip(params[2:], inputs) if x in writer.examples]
         # What a name holds on the examples (`known`, by its name in the
         # code), and what is fixed of it in every run (`fixed`: the op, a
-        # constant's value, a stand-in for anything else static). With
-        # every input static, the lines run on the examples (`env`), so
-        # that the op's locals have examples too (mean's `total`).
+        # constant's value, a stand-in for anything else static). The
+        # lines run on the examples (`env`), so that the op's locals have
+        # examples too (mean's `total`), as far as their inputs have them.
         self.known = {self.bound[p]: writer.examples[x] for p, x in static}
         self.fixed = {params[0]: compute.__self__}
         for p, x in static:
