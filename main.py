@@ -141,7 +141,7 @@ def fit(sess, loss, update, output, epochs):
 #
 # (*central differences*), feeding the nudged values: a feed overrides a
 # variable for one run (session.py). At the starting weights the largest
-# gap is $4.9 \times 10^{-11}$ for $W_0$ and $3.0 \times 10^{-11}$ for
+# gap is $2.2 \times 10^{-11}$ for $W_0$ and $3.0 \times 10^{-11}$ for
 # $W_1$ (tests/test_xor.py runs it); rules with a factor dropped or a sign
 # flipped miss by 0.03 to 0.5. The tests check every op this way.
 def gradient_check(sess, y, x, epsilon=1e-6):
