@@ -464,7 +464,8 @@ class Same:
 # `template` reads a `compute` method's source and keeps it if it has the
 # shape the compiler can copy: checks of the form `if test: raise ...`,
 # assignments to plain names, and a final `return`. Any other shape (a loop,
-# an early return, a nested function) and the op is called instead.
+# an early return, a nested function, even a docstring) and the op is
+# called instead.
 @cache
 def template(function):
     try:
@@ -484,10 +485,10 @@ def template(function):
         check = (isinstance(statement, ast.If) and not statement.orelse
                  and len(statement.body) == 1
                  and isinstance(statement.body[0], ast.Raise))
-        names = ast.walk(getattr(statement, "targets", [None, None])[-1])
-        assign = isinstance(statement, ast.Assign) and len(statement.targets) == 1
-        if not check and not (assign and all(
-                isinstance(n, ast.Name | ast.Tuple | ast.Store) for n in names)):
+        assign = (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                  and all(isinstance(n, ast.Name | ast.Tuple | ast.Store)
+                          for n in ast.walk(statement.targets[0])))
+        if not check and not assign:
             return None
     scoped = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
               ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await, ast.Global,

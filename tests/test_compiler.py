@@ -489,3 +489,42 @@ def test_a_fed_array_is_copied_only_where_the_state_could_keep_it(compile_at_onc
     fed[:] = 7.0  # the caller's array changes; the state's copy does not
     assert sess.state[v].tolist() == [0.0, 1.0, 2.0]
     assert sess.run(total, {p: fed}) == 42.0
+
+
+def test_a_negated_product_with_a_constant_takes_the_sign_into_the_constant():
+    graph = Graph()
+    x = graph.tensor()
+    product = 3.0 * x
+    alone, kept = -(product * 0.5), -product  # the second also reads `product`
+    sess = Session(graph)
+    rng = np.random.default_rng(2)
+    values = rng.standard_normal((4, 3)) * np.array([1.0, 1e300, 1e-310])
+    feed = {x: values}
+    for fetches in ([alone], [kept, product]):
+        plan, simple = simplified(sess, fetches, feed)
+        kinds = [type(c.__self__).__name__ for c, _, _ in simple[2]]
+        assert "NegOp" not in kinds
+        # Two products either way: 3x and (-0.5)(3x), whose product by 0.5
+        # only the negation read and is gone; or 3x, fetched, and (-3)x.
+        assert kinds.count("MulOp") == 2
+        walked, simply = walk_plan(sess, plan, feed), walk_plan(sess, simple, feed)
+        for t in fetches:
+            assert walked[t].tobytes() == simply[t].tobytes()
+    plan, simple = simplified(sess, [alone], feed)
+    assert len(simple[2]) == len(plan[2]) - 1
+
+
+def test_a_variable_missing_from_the_state_is_walked_and_put_back(compile_at_once):
+    graph = Graph()
+    w = graph.tensor(np.ones(3))
+    step = graph.assign(w, w * 2.0)
+    sess, walked = CompiledSession(graph), Session(graph)
+    for _ in range(3):
+        sess.run(step)
+        walked.run(step)
+    assert sess.ready
+    sess.state.clear()
+    walked.state.clear()
+    np.testing.assert_array_equal(sess.run(step), walked.run(step))
+    np.testing.assert_array_equal(sess.state[w], [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(sess.run(step), [4.0, 4.0, 4.0])
