@@ -683,8 +683,7 @@ class Writer:
         number = self.name(output).rsplit("_", 1)[1]
         rewrite = Rewrite(self, compute, params, inputs, output)
         body = pickle.loads(pickled)
-        if not assigned:
-            self.buffers.place(output, body[-1].value, rewrite)
+        self.buffers.place(output, body[-1].value, rewrite)
         lines = []
         for statement in body:
             if isinstance(statement, ast.If):

@@ -124,15 +124,8 @@ class SoftmaxOp(BaseOp):
 # computed softmax fails where a probability underflows to 0, whose log is
 # $-\infty$.
 #
-# An empty last axis has no maximum and needs no shift: the results are
-# empty, as in TensorFlow. Its sums are 0, whose logarithm NumPy would warn
-# about; any other sum is at least $e^0 = 1$ (the largest logit, shifted).
-def log_softmax(x):
-    s = shifted(x)
-    total = np.exp(s).sum(-1, keepdims=True)
-    return s - np.log(total if x.shape[-1] else total + 1)
-
-
+# (`shifted` is shared with softmax above. An empty last axis has no
+# maximum and needs no shift: the results are empty, as in TensorFlow.)
 def shifted(x):
     if not x.ndim:  # a fed scalar: refused at run time as at build time
         raise ValueError("softmax needs at least one axis")
@@ -142,9 +135,13 @@ def shifted(x):
 # `log_softmax` as an op: cross-entropy's gradient needs it. It refuses a
 # single number as softmax does.
 class LogSoftmaxOp(SoftmaxOp):
-    # Computed as above.
+    # Computed as above. The sums of an empty last axis are 0, whose
+    # logarithm NumPy would warn about; they are given a sum of 1 instead
+    # (any other sum is at least $e^0 = 1$, from the largest logit).
     def compute(self, sess, x):
-        return log_softmax(x)
+        s = shifted(x)
+        total = np.exp(s).sum(-1, keepdims=True)
+        return s - np.log(total if x.shape[-1] else total + 1)
 
     # $y_k = z_k - \log \sum_j e^{z_j}$, so
     # $∂y_k/∂z_j = \delta_{kj} - \mathrm{softmax}(z)_j$, and
