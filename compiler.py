@@ -515,6 +515,13 @@ OPERATORS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply,
              ast.Mod: np.remainder, ast.USub: np.negative, ast.UAdd: np.positive}
 
 
+# An assigned array that lies as its variable's example does is kept in
+# `SEEN`, so that the next run knows its strides without asking.
+def seen(variables, examples, t, output):
+    same = len({getattr(examples.get(x), "strides", x) for x in (t, output)}) == 1
+    return f"SEEN[{variables.index(t)}] = " if t in variables and same else ""
+
+
 # The function that the lines are written into. A second thread, while
 # the first is in it, and a run that raises, walk the plan instead.
 RUN = """def run(fetches, feed_dict):
@@ -544,9 +551,10 @@ class Writer:
         self.examples, self.constant = examples, dict(constants)
         self.namespace = {"np": np, "lock": sess.lock, "state": sess.state,
                           "fetched": session.fetched, "rebuild": session.rebuild,
-                          "walk": partial(session.Session.run, sess),
-                          "miss": sess.run_slowly, "feed_value": sess.feed_value,
-                          "ndarray": np.ndarray, "sess": sess}
+                          "walk": partial(session.Session.run, sess), "sess": sess,
+                          "miss": sess.run_slowly, "ndarray": np.ndarray,
+                          "feed_value": sess.feed_value,
+                          "SEEN": [examples[t] for t in variables]}
         self.names, self.named, self.lines, tests = {}, {}, [], []
         # A fed array is copied (`feed_value`) only if the state could keep
         # it: an array of the signature is otherwise used as it is.
@@ -563,14 +571,17 @@ class Writer:
                          f"{test}:", *("    " + line for line in lines)]
             self.lines += lines
         # A variable not in the state yet raises KeyError here, and the run
-        # is walked, which puts its initial value there.
+        # is walked, which puts its initial value there. A variable's
+        # strides are checked only if it is not the very array seen last
+        # (`SEEN`: the one the state held when compiling, or that the code
+        # wrote, if it lies as the signature says), whose strides are known.
         if variables:
             self.lines += ["lock.acquire()", "try:", *(
                 f"    {self.name(t)} = state[{self.hoist(self.name(t).upper(), t)}]"
                 for t in variables), "finally:", "    lock.release()"]
-            tests += [f"{self.name(t)}.strides != {examples[t].strides}"
-                      for t in variables if np.ndim(examples[t])
-                      and type(examples[t]) is np.ndarray]
+            tests += [f"{self.name(t)} is not SEEN[{i}] and {self.name(t)}.strides "
+                      f"!= {examples[t].strides}" for i, t in enumerate(variables)
+                      if np.ndim(examples[t]) and type(examples[t]) is np.ndarray]
         if tests:
             self.lines += [f"if {' or '.join(tests)}:",
                            "    return miss(fetches, feed_dict)"]
@@ -585,7 +596,8 @@ class Writer:
         self.lines.append("results = " + form.format(results))
         if assigns:
             self.lines += ["lock.acquire()", "try:", *(
-                f"    state[{self.hoist(self.name(t).upper(), t)}] = {self.value(o)}"
+                f"    state[{self.hoist(self.name(t).upper(), t)}] = "
+                + seen(variables, examples, t, o) + self.value(o)
                 for t, o in assigns), "finally:", "    lock.release()"]
         self.lines.append("return results")
 

@@ -75,7 +75,7 @@ def test_the_code_can_be_printed_and_reads_like_the_model():
     assert "spread" not in source and "np_negative(" not in source
     # Mean's count is decided, and its cast to the dtype it has left out.
     assert "astype" not in source and re.search(r"mean_\d+ = total\d+ / 4\n", source)
-    assert re.search(r"state\[VARIABLE_\d+\] = assign_\d+", source)
+    assert re.search(r"state\[VARIABLE_\d+\] = (SEEN\[\d\] = )?assign_\d+", source)
     assert "BUFFER_" in source
     # dot's and assign's checks read only shapes and dtypes: decided once.
     assert "raise" not in source
@@ -528,3 +528,36 @@ def test_a_variable_missing_from_the_state_is_walked_and_put_back(compile_at_onc
     np.testing.assert_array_equal(sess.run(step), walked.run(step))
     np.testing.assert_array_equal(sess.state[w], [2.0, 2.0, 2.0])
     np.testing.assert_array_equal(sess.run(step), [4.0, 4.0, 4.0])
+
+
+def test_a_variable_laid_out_anew_after_compiling_is_noticed(compile_at_once):
+    # The compiled step wrote `w` last; then another fetch assigns it an
+    # array in the other memory order, and the step must see that.
+    graph = Graph()
+    w = graph.tensor(random_matrix(60, 50, "C"))
+    u = graph.tensor(random_matrix(50, 60, "C"))
+    total = graph.sum(w * 2.0, axis=0)  # adds along memory: order matters
+    step = graph.assign(w, w * 1.0001)
+    relayout = graph.assign(w, graph.transpose(u))  # Fortran-ordered
+    compiled, walked = CompiledSession(graph), Session(graph)
+    for fetches in [[step, total]] * 3 + [[relayout]] + [[step, total]] * 3:
+        got, expected = compiled.run(fetches), walked.run(fetches)
+        assert [a.tobytes() for a in got] == [b.tobytes() for b in expected]
+        assert compiled.state[w].strides == walked.state[w].strides
+    assert compiled.ready
+
+
+def test_a_step_that_lays_its_variable_out_anew_is_checked_every_time(
+        compile_at_once):
+    graph = Graph()
+    w = graph.tensor(random_matrix(60, 50, "C"))
+    u = graph.tensor(random_matrix(50, 60, "C"))
+    total = graph.sum(w * 2.0, axis=0)
+    step = graph.assign(w, graph.transpose(u) * graph.sum(w))  # Fortran order
+    compiled, walked = CompiledSession(graph), Session(graph)
+    for sess in (compiled, walked):
+        sess.run([u, total])  # w and u in the state: [step, total] compiles for C
+    for _ in range(5):
+        got, expected = compiled.run([step, total]), walked.run([step, total])
+        assert [a.tobytes() for a in got] == [b.tobytes() for b in expected]
+    assert compiled.ready
