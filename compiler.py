@@ -19,6 +19,10 @@
 #         ...
 #     finally:
 #         lock.release()
+#     if variable_0 is not SEEN[0] and
+#             variable_0.strides != (32, 8)
+#             or ...:
+#         raise Missed
 #     ...
 #     dot_6 = np_dot(variable_1, variable_0,
 #         BUFFER_1)
@@ -42,26 +46,30 @@
 #     results = [None, mean_33]
 #     lock.acquire()
 #     try:
-#         state[VARIABLE_0] = assign_28
+#         state[VARIABLE_0] = SEEN[0] = assign_28
 #         ...
 #     finally:
 #         lock.release()
 #     return results
 #
 # Each line is an op's `compute` with its inputs' names put in:
-# `sigmoid_7` is `SigmoidOp`'s `expit(x)`, and `mean_33` is what is left
-# of `MeanOp`'s three lines once its attributes (no `axis`), its count
-# (4) and its dtype are written in. Names in capitals were fixed when the
-# function was compiled: tensors (the state's keys), constants
-# (`CONSTANT_12` is square's 2; `MADE_15`, $-1/4$ in each of four places,
-# is mean's gradient and sub's minus sign, computed once), buffers;
-# `np_dot` is `np.dot`, looked up once. (`lock.acquire()` and a `try` do
-# what `with lock:` does, at less than half the cost.) To read the code a
-# session writes for a fetch, print it: `print(sess.source([update,
-# loss]))`, with the same arguments as `sess.run`.
+# `sigmoid_7` is `SigmoidOp`'s `expit(x)` (`expit` is ops.py's, the same
+# object), and `mean_33` is what is left of `MeanOp`'s three lines once
+# its attributes (no `axis`), its count (4) and its dtype are written in.
+# Names in capitals were fixed when the function was compiled: tensors
+# (the state's keys), constants (`CONSTANT_12` is square's 2; `MADE_15`,
+# $-1/4$ in each of four places, is mean's gradient and sub's minus sign,
+# made once by `simplify`, below), dtypes (`FLOAT64`), buffers; `np_dot`
+# is `np.dot`, looked up once. The check after reading the variables is
+# the signature's (below): a run that does not fit raises `Missed` and
+# goes the long way. (`lock.acquire()` and a `try` do what `with lock:`
+# does, at about half the cost.) To read the code a session writes for a
+# fetch, print it: `print(sess.source([update, loss]))`, with the same
+# arguments as `sess.run`.
 #
 # Five things make that code faster than the walk, and none of them
-# changes a single bit of what it computes:
+# changes a single bit of what it computes (a NaN's sign bit aside, see
+# `simplify`):
 #
 # 1. **No walking.** Values live in local variables, the fastest storage
 #    Python has, and nothing loops.
@@ -69,23 +77,25 @@
 #    raise, assignments, and a `return`) has those lines copied in, with
 #    its inputs' names put in for its parameters, so the op costs no
 #    call. The op's class stays the one place its arithmetic is written;
-#    any other op is called, so ops this page has never heard of work too.
+#    any other op is called, so ops this page has never heard of work too
+#    (if their results' shapes follow from their inputs' shapes, below).
 # 3. **A simpler plan.** Every value has the same shape and dtype in
-#    every run the code serves (the code checks the feeds' on entry, and
-#    walks the plan for others). `simplify` (below) uses that to fold what
-#    reads only shapes and constants, to decide `sum_to` and
+#    every run the code serves (on entry the code checks the feeds'; a
+#    run with others goes the long way). `simplify` (below) uses that to
+#    fold what reads only shapes and constants, to decide `sum_to` and
 #    `broadcast_to`, and to compute identical ops once.
 # 4. **Deciding early what is already decided**, line by line. A check
-#    or a local that reads only shapes and dtypes (`dot`'s "two
-#    matrices", mean's count) is made once, here, and a cast to the dtype
-#    a value already has (assign's, mean's) is left out. `x.sum(…)` is
-#    written as the `np.add.reduce(x, …)` it calls.
+#    or a local that reads only shapes and dtypes is evaluated once, while
+#    compiling: a check that passes (`dot`'s "two matrices") is left out,
+#    a local (mean's count) is written in as a number, and a cast to the
+#    dtype a value already has (assign's, mean's) is left out. `x.sum(…)`
+#    is written as the `np.add.reduce(x, …)` it calls.
 # 5. **Buffers.** An elementwise result, or a `dot`, is written into an
-#    array kept from one run to the next (`out=`), instead of a new one,
-#    under one rule: a buffer holds only a value that nothing can still
-#    see when the buffer is written again (never one that is fetched, fed,
-#    assigned or kept). For the same reason a fed array that nothing can
-#    keep is read as it is, not copied first.
+#    array kept from one run to the next (NumPy's `out` argument), instead
+#    of a new one, under one rule: a buffer holds only a value that
+#    nothing can still see when the buffer is written again (never one
+#    that is fetched, fed, assigned or kept). For the same reason a fed
+#    array that nothing can keep is read as it is, not copied first.
 #
 # Errors stay the walk's. The code makes its results, then writes the
 # state, at its very end, so if anything in it raises, nothing has
@@ -93,11 +103,12 @@
 # plan, which raises the error worded as session.py words it (the op, its
 # inputs' shapes).
 #
-# Memory: code keeps its buffers and the constants it folded, and no
-# more. A training step on a 32 MB variable (tests/test_compiler.py)
-# keeps four buffers, 128 MB, as tracemalloc counts it: when `square`
-# runs, four values of that size are alive at once. A folded constant
-# over 64 KiB is not kept (see `simplify`).
+# Memory: code keeps its buffers, the constants it folded, and in `SEEN`
+# the array each variable last held, and no more. A training step on a
+# 32 MB variable (tests/test_compiler.py) keeps four buffers, 128 MB, as
+# tracemalloc counts it: when `square` runs, four values of that size are
+# alive at once. A folded constant over 64 KiB is not kept (see
+# `simplify`).
 #
 # A plan is compiled only once it has proved worth it. Compiling costs
 # 32 to 74 µs per op (benchmarks/scale.py, graphs of 10 to 100,000
@@ -124,6 +135,10 @@ import numpy as np
 import ops
 import session
 from tensor import Tensor
+
+# `missing` means *no value*: a name found nowhere, a fold or an
+# evaluation that failed.
+missing = object()
 
 
 # ## The compiled session
@@ -172,12 +187,13 @@ class CompiledSession(session.Session):
     # below); a run with another one misses and comes here too. Each plan
     # keeps, for its last few signatures, a count of runs or the function
     # compiled for it, so a short last batch, which has a signature of its
-    # own, gets its own function, and full batches keep theirs. The count
-    # is of runs, not of successes: a run that raises is walked, and raises
-    # there; if it raises while compiling, its count starts again, and the
-    # signature compiles later, with other feeds. Only a plan the compiler
-    # cannot write is walked for good. The books are kept under a lock, so
-    # that threads sharing the session lose nothing.
+    # own, gets its own function, and full batches keep theirs. Runs that
+    # raise count too (they are walked, and raise there). If the trial run
+    # made while compiling raises, the count starts again, and compiling is
+    # tried later, with other feeds. A signature the compiler cannot write
+    # is marked None and walked from then on. The books are kept under a
+    # lock, so that threads sharing the session lose nothing (a thread that
+    # needs them while another compiles waits for it).
     def run_slowly(self, fetches, feed_dict):
         walk = partial(session.Session.run, self)
         try:
@@ -203,8 +219,8 @@ class CompiledSession(session.Session):
 
     # Compiling runs the plan once more, with this run's feeds and without
     # writing anything, to see the shapes, dtypes and memory orders of its
-    # values. If that raises, the count starts again (0); a plan the
-    # compiler cannot write is marked None. (The tests set `strict`, so
+    # values. If that raises, the count starts again; a plan the compiler
+    # cannot write is marked None. (The tests set `strict`, so
     # that a plan the compiler fails to write fails them.)
     strict = False
 
@@ -253,8 +269,9 @@ def quick_key(fetches, feed_dict):
 
 # A compiled function returns its values as the fetch was written: one
 # value, a list or a tuple of them, or (for anything else) the structure
-# `rebuild` (session.py) makes. The *form* of a fetch is how the code
-# writes that.
+# `rebuild` (session.py) makes. The *form* of a fetch is the format of
+# the code's `results =` line: `{}` stands for the values, with commas
+# (`"[{}]"` for a list).
 def form_of(fetches):
     if isinstance(fetches, Tensor):
         return "{}"
@@ -272,12 +289,15 @@ def form_of(fetches):
 # (a variable is assigned, a new batch is fed), but its type, shape and
 # dtype do not: a variable's are fixed by its initial value (assign keeps
 # them), a constant's by itself, an op's follow from its inputs' by
-# NumPy's rules, and a fed value's are checked. The compiled function is
+# NumPy's rules, and a fed value's are checked. (That last is an
+# assumption about every op, which all of this project's ops meet, and
+# `jax.jit` makes too: an op whose result's shape depends on its values,
+# as `x[x > 0]`'s does, is not one to compile.) The compiled function is
 # made for the shapes and dtypes fed in the run that compiled it, as
 # `jax.jit` and `tf.function` specialise on theirs; a run that feeds
-# others walks the plan instead. `try_out` computes one example of each
-# static value, from the current state and the feeds of that run, without
-# changing anything.
+# others goes the long way, and has a function of its own. `try_out`
+# computes one example of each static value, from the current state and
+# the feeds of that run, without changing anything.
 def try_out(sess, plan, feed_dict):
     constants, variables, steps, _ = plan
     examples = {**constants, **inputs(sess, plan, feed_dict)}
@@ -302,8 +322,8 @@ def inputs(sess, plan, feed_dict):
 # memory, and memory order changes the last bits of a sum or a `dot`:
 # NumPy's sums add in pairs along memory, and a ufunc's result takes its
 # inputs' order. So a fed Fortran-ordered array, or a transposed
-# variable, has a signature of its own, and code whose buffers lie as
-# the walk's values would.
+# variable, has a signature, and a function, of its own, whose buffers
+# are laid out as the walk's values are.
 def signature_of(plan, values):
     fed = sorted((t for t in values if t not in plan[1]), key=lambda t: t.number)
     strides = [getattr(values[t], "strides", None) for t in [*fed, *plan[1]]]
@@ -522,18 +542,27 @@ def seen(variables, examples, t, output):
     return f"SEEN[{variables.index(t)}] = " if t in variables and same else ""
 
 
-# The function that the lines are written into. A second thread, while
-# the first is in it, and a run that raises, walk the plan instead.
+# The function that the lines are written into. A run whose feeds or
+# variables do not fit the signature raises `Missed` and goes the long
+# way (`run_slowly`, above); a second thread, while the first is in the
+# function, and a run that raises in it, walk the plan instead. (The walk
+# or the long way runs outside the `try`: if it raises, it raises once.)
 RUN = """def run(fetches, feed_dict):
     if not busy.acquire(False):
         return walk(fetches, feed_dict)
     try:
 {}
+    except Missed:
+        return miss(fetches, feed_dict)
     except Exception:
         return walk(fetches, feed_dict)
     finally:
         busy.release()
 """
+
+
+class Missed(Exception):
+    pass
 
 
 # ## Writing the function
@@ -553,7 +582,7 @@ class Writer:
                           "fetched": session.fetched, "rebuild": session.rebuild,
                           "walk": partial(session.Session.run, sess), "sess": sess,
                           "miss": sess.run_slowly, "ndarray": np.ndarray,
-                          "feed_value": sess.feed_value,
+                          "feed_value": sess.feed_value, "Missed": Missed,
                           "SEEN": [examples[t] for t in variables]}
         self.names, self.named, self.lines, tests = {}, {}, [], []
         # A fed array is copied (`feed_value`) only if the state could keep
@@ -562,10 +591,10 @@ class Writer:
             name, example = self.name(t), examples[t]
             read = f"feed_dict[{self.hoist(name.upper(), t)}]"
             test = (f"{name}.shape != {example.shape} or {name}.dtype != "
-                    f"{self.fixed(example.dtype)} or {name}.strides != "
+                    f"{self.dtype_name(example.dtype)} or {name}.strides != "
                     f"{example.strides}")
             lines = [f"{name} = feed_value({name.upper()}, {read})", f"if {test}:",
-                     "    return miss(fetches, feed_dict)"]
+                     "    raise Missed"]
             if all(apart(examples, o, t) for _, o in assigns):
                 lines = [f"{name} = {read}", f"if type({name}) is not ndarray or "
                          f"{test}:", *("    " + line for line in lines)]
@@ -583,8 +612,7 @@ class Writer:
                       f"!= {examples[t].strides}" for i, t in enumerate(variables)
                       if np.ndim(examples[t]) and type(examples[t]) is np.ndarray]
         if tests:
-            self.lines += [f"if {' or '.join(tests)}:",
-                           "    return miss(fetches, feed_dict)"]
+            self.lines += [f"if {' or '.join(tests)}:", "    raise Missed"]
         self.inlined = {o: self.inlinable(c, i) for c, i, o in steps}
         self.buffers = Buffers(self, steps, tensors, fed, assigns)
         for index, (compute, inputs, output) in enumerate(steps):
@@ -607,7 +635,9 @@ class Writer:
     # A tensor's name in the code: its kind, numbered in the order the code
     # first mentions it (`dot_4`), not by its number in the graph (`dot#5`):
     # Python keeps every name it has ever compiled, and a program that
-    # compiles plan after plan of new tensors would pile up new names.
+    # compiles plan after plan of new tensors would pile up new names. A
+    # value that `simplify` made (a negated constant) has no tensor: it is
+    # named `made_N`.
     def name(self, t):
         if t not in self.names:
             kind = re.sub(r"#\d+$", "", repr(t)) if isinstance(t, Tensor) else "made"
@@ -619,21 +649,14 @@ class Writer:
         self.namespace[name] = value
         return name
 
-    # `fixed` names a dtype or a number fixed while compiling. Two are the
-    # same if they have the same type, dtype and bytes, however they print
-    # (`1e+20` and `1e-20`, `0.0` and `-0.0` differ); the name says what it
-    # holds, with a count if that is taken.
-    def fixed(self, value):
-        if isinstance(value, np.dtype):
-            key, stem = (np.dtype, value.str), value.name.upper()
-        else:
-            key = (value.dtype.str, value.shape, value.tobytes())
-            stem = value.dtype.name.upper() + "_" + re.sub(r"\W", "_", str(value))
-        if key not in self.named:
-            taken = stem in self.namespace
-            name = f"{stem}_{len(self.named)}" if taken else stem
-            self.named[key] = self.hoist(name, value)
-        return self.named[key]
+    # A dtype's name in the code (`FLOAT64`), one per dtype, with a count
+    # if the name is taken.
+    def dtype_name(self, dtype):
+        if dtype.str not in self.named:
+            taken = dtype.name.upper() in self.namespace
+            name = f"{dtype.name.upper()}_{len(self.named)}" if taken else None
+            self.named[dtype.str] = self.hoist(name or dtype.name.upper(), dtype)
+        return self.named[dtype.str]
 
     # How the code reads a value: a constant is written as itself when it
     # is a plain number, and hoisted otherwise; a computed value by name.
@@ -728,14 +751,10 @@ def holds(value):
     return getattr(value, "nbytes", 0)
 
 
-# (A marker for a name found nowhere.)
-missing = object()
-
-
 # An expression of the code evaluated now, its names looked up in `names`
 # and `local`: its value, or `missing` if that raises. On examples it gives
-# the value in this run (`known`); on constants and stand-ins, the value
-# in every run (`fixed`).
+# the value in this run; on constants and stand-ins, the value in every
+# run (`Rewrite`'s `known` and `fixed`, below).
 def evaluate(node, names, local=None):
     try:
         expression = ast.fix_missing_locations(ast.Expression(node))
@@ -754,8 +773,9 @@ class Rewrite(ast.NodeTransformer):
                       **dict(zip(params[2:], map(writer.value, inputs)))}
         static = [(p, x) for p, x in zip(params[2:], inputs) if x in writer.examples]
         # What a name holds on the examples (`known`, by its name in the
-        # code), and what is fixed of it in every run (`fixed`: the op, a
-        # constant's value, a stand-in for anything else static). The
+        # written code: `sub_10`), and what is fixed of it in every run
+        # (`fixed`, by the compute's parameter names, `x` or `self`: the op,
+        # a constant's value, a stand-in for anything else static). The
         # lines run on the examples (`env`), so that the op's locals have
         # examples too (mean's `total`), as far as their inputs have them.
         self.known = {self.bound[p]: writer.examples[x] for p, x in static}
@@ -853,7 +873,7 @@ class Rewrite(ast.NodeTransformer):
     # A plain value, as the code writes it: a dtype by its fixed name.
     def constant(self, value):
         if isinstance(value, np.dtype):
-            return ast.Name(self.writer.fixed(value), ast.Load())
+            return ast.Name(self.writer.dtype_name(value), ast.Load())
         if value is None or type(value) in (bool, int) or (
                 type(value) is tuple and all(type(v) is int for v in value)):
             return ast.Constant(value)
@@ -908,8 +928,10 @@ class Rewrite(ast.NodeTransformer):
 #   in every run that uses the buffer;
 # - it is not fetched, fed or assigned, nor kept in any other way: every
 #   op that reads it is one whose result is a new array (an operator or a
-#   ufunc call), never the value itself or a view of it, as `transpose`
-#   and `assign` may return;
+#   ufunc call, or an op whose example result shares no memory with it,
+#   as `dot`'s does, and so in every run), never the value itself or a
+#   view of it, as `transpose` and `assign` may return (which is why
+#   main.py's `sigmoid_7`, transposed for the backward pass, has none);
 # - its buffer is handed to another value only after the last op that
 #   reads it has run, and never to that op's own result.
 #

@@ -78,7 +78,8 @@ def test_the_code_can_be_printed_and_reads_like_the_model():
     assert re.search(r"state\[VARIABLE_\d+\] = (SEEN\[\d\] = )?assign_\d+", source)
     assert "BUFFER_" in source
     # dot's and assign's checks read only shapes and dtypes: decided once.
-    assert "raise" not in source
+    # (What raises is only the signature's check, on entry.)
+    assert source.count("raise") == source.count("raise Missed") == 1
     # The new weights are float64 already: assign's cast is left out.
     assert "np_asarray(" not in source
 
@@ -561,3 +562,20 @@ def test_a_step_that_lays_its_variable_out_anew_is_checked_every_time(
         got, expected = compiled.run([step, total]), walked.run([step, total])
         assert [a.tobytes() for a in got] == [b.tobytes() for b in expected]
     assert compiled.ready
+
+
+def test_a_run_that_misses_the_signature_and_raises_is_walked_once(monkeypatch):
+    monkeypatch.setattr(compiler.CompiledSession, "runs_before_compiling", 0)
+    graph = Graph()
+    a, w = graph.tensor(), graph.tensor(np.ones((2, 2)))
+    product = graph.dot(a, w)
+    walks = counting_walks(monkeypatch)
+    sess = CompiledSession(graph)
+    sess.run(w)
+    for _ in range(2):
+        sess.run(product, {a: np.ones((1, 2))})
+    assert sess.ready
+    before = len(walks)
+    with pytest.raises(RuntimeError, match=r"\(3, 5\)"):
+        sess.run(product, {a: np.ones((3, 5))})  # another signature, and wrong
+    assert len(walks) - before == 1
