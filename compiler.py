@@ -557,8 +557,7 @@ RUN = """def run(fetches, feed_dict):
     except Exception:
         return walk(fetches, feed_dict)
     finally:
-        busy.release()
-"""
+        busy.release()"""
 
 
 class Missed(Exception):

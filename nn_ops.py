@@ -229,8 +229,8 @@ class SoftmaxCrossEntropyWithLogitsOp(BaseOp):
         return [-grad * log_p, grad * (self.graph.exp(log_p) * s - labels), None]
 
 
-# `graph.softmax_cross_entropy_with_logits(labels=q, logits=z)` is this
-# function: it builds $\log p$, then the loss op on it. Logits given as a
+# The graph's `softmax_cross_entropy_with_logits` is this function: it
+# builds $\log p$, then the loss op on it. Logits given as a
 # value become one constant for both ops, of the labels' dtype, as any op
 # converts its inputs.
 def softmax_cross_entropy_with_logits(graph, *, labels, logits):

@@ -155,6 +155,18 @@ def test_each_page_opens_with_the_navigation_and_points_to_the_next(index):
 
 
 @pytest.mark.parametrize("name", READING_ORDER)
+def test_every_class_and_function_is_shown_as_code(name):
+    # Pycco takes a line that starts with three quotes for a docstring's
+    # end, and renders what follows as prose: a class swallowed that way
+    # would be missing from the code column.
+    source = source_of(name).read_text(encoding="utf-8")
+    page = (DOCS / f"{name}.html").read_text(encoding="utf-8")
+    names = re.findall(r"^(?:class|def) (\w+)", source, re.MULTILINE)
+    shown = re.findall(r'class="(?:nc|nf)">(\w+)<', page)
+    assert "DIVIDER" not in page and set(names) <= set(shown), set(names) - set(shown)
+
+
+@pytest.mark.parametrize("name", READING_ORDER)
 def test_code_fits_the_code_column(name):
     # Pycco's code column shows about 85 characters; longer lines are cut off.
     lines = source_of(name).read_text(encoding="utf-8").splitlines()
