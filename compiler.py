@@ -713,7 +713,7 @@ class Writer:
     # left out, as is a local that reads only shapes (mean's `n`), whose
     # value is written in where it is read.
     def inline(self, index, compute, found, inputs, output):
-        params, _, assigned, _, pickled = found
+        params, _, _, _, pickled = found
         number = self.name(output).rsplit("_", 1)[1]
         rewrite = Rewrite(self, compute, params, inputs, output)
         body = pickle.loads(pickled)
@@ -728,14 +728,15 @@ class Writer:
                 target = statement.targets[0]
                 decided = rewrite.decide(statement.value)
                 if decided is not missing and isinstance(target, ast.Name):
-                    rewrite.local(target.id, ast.unparse(decided), example)
+                    rewrite.local(target.id, ast.unparse(decided),
+                                  example.get(target.id, missing))
                     continue
                 statement.value = rewrite.visit(statement.value)
                 for n in ast.walk(target):
                     if isinstance(n, ast.Name):
                         text = f"{n.id}{number}"
                         rewrite.local(n.id, text, example.get(n.id, missing))
-                        n.id = f"{n.id}{number}"
+                        n.id = text
                 lines.append(ast.unparse(statement))
             else:
                 result = rewrite.visit(statement.value or ast.Constant(None))

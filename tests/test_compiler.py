@@ -579,3 +579,24 @@ def test_a_run_that_misses_the_signature_and_raises_is_walked_once(monkeypatch):
     with pytest.raises(RuntimeError, match=r"\(3, 5\)"):
         sess.run(product, {a: np.ones((3, 5))})  # another signature, and wrong
     assert len(walks) - before == 1
+
+
+def test_a_check_on_a_local_decided_from_shapes_still_raises(compile_at_once):
+    # `n` is decided (3, from the shape); the check also reads the values,
+    # so it must stay in the code.
+    class NoNegativeTripleOp(BaseOp):
+        def compute(self, sess, x):
+            n = x.shape[0]
+            if n == 3 and (x < 0).any():
+                raise ValueError("three rows must not be negative")
+            return x * 2
+
+    graph = Graph()
+    p = graph.tensor()
+    y = NoNegativeTripleOp([p], graph).output
+    sess = CompiledSession(graph)
+    for _ in range(3):
+        np.testing.assert_array_equal(sess.run(y, {p: np.ones(3)}), [2.0] * 3)
+    assert sess.ready
+    with pytest.raises(RuntimeError, match="must not be negative"):
+        sess.run(y, {p: -np.ones(3)})
