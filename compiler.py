@@ -729,7 +729,7 @@ class Writer:
                 decided = rewrite.decide(statement.value)
                 if decided is not missing and isinstance(target, ast.Name):
                     rewrite.local(target.id, ast.unparse(decided),
-                                  example.get(target.id, missing))
+                                  example.get(target.id, missing), decided=True)
                     continue
                 statement.value = rewrite.visit(statement.value)
                 for n in ast.walk(target):
@@ -796,14 +796,17 @@ class Rewrite(ast.NodeTransformer):
             self.env = {}
             return {}
 
-    # After `b = ...`, `b` is the op's local, no longer its input.
-    def local(self, name, text, example):
+    # After `b = ...`, `b` is the op's local, no longer its input. What is
+    # fixed of it is its value if that was decided from shapes alone, and
+    # else only its shape and dtype: a number made from the values (a
+    # total) differs from run to run.
+    def local(self, name, text, example, decided=False):
         self.bound[name] = text
         self.fixed.pop(name, None)
         if example is not missing:
             self.known[text] = example
-            self.fixed[name] = Shape(example) if isinstance(
-                example, np.ndarray | np.generic) else example
+            with contextlib.suppress(TypeError):  # (no stand-in for a record)
+                self.fixed[name] = example if decided else Shape(example)
 
     # A parameter becomes the name of its input's value, or the number a
     # constant input holds.

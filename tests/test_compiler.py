@@ -600,3 +600,24 @@ def test_a_check_on_a_local_decided_from_shapes_still_raises(compile_at_once):
     assert sess.ready
     with pytest.raises(RuntimeError, match="must not be negative"):
         sess.run(y, {p: -np.ones(3)})
+
+
+def test_a_check_on_a_local_computed_from_values_stays(compile_at_once):
+    # `total` is a Python number made from the values: it differs from run
+    # to run, so the check that reads it must stay in the code.
+    class SmallTotalOp(BaseOp):
+        def compute(self, sess, x):
+            total = float(x.sum())
+            if total > 100:
+                raise ValueError("the total is too large")
+            return x * 2
+
+    graph = Graph()
+    p = graph.tensor()
+    y = SmallTotalOp([p], graph).output
+    sess = CompiledSession(graph)
+    for _ in range(3):
+        np.testing.assert_array_equal(sess.run(y, {p: np.ones(3)}), [2.0] * 3)
+    assert sess.ready
+    with pytest.raises(RuntimeError, match="too large"):
+        sess.run(y, {p: np.full(3, 50.0)})
