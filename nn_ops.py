@@ -88,10 +88,16 @@ class StepOp(BaseOp):
 #
 # These ops work over the last axis, so a (batch, classes) matrix of
 # logits is handled row by row.
+#
+# The maximum is taken with NumPy's `initial=-np.inf`, which changes no
+# row's maximum and gives an empty last axis one (it needs no shift: the
+# results are empty, as in TensorFlow). A single number fed at run time is
+# refused, as it is at build time.
 class SoftmaxOp(BaseOp):
-    # The shifted formula.
     def compute(self, sess, x):
-        e = np.exp(shifted(x))
+        if not x.ndim:
+            raise ValueError(f"{self.kind} needs at least one axis")
+        e = np.exp(x - x.max(-1, keepdims=True, initial=-np.inf))
         return e / e.sum(-1, keepdims=True)
 
     # Softmax needs an axis to work over: a single number is refused, as
@@ -122,24 +128,16 @@ class SoftmaxOp(BaseOp):
 #
 # and the sum is at least 1, so its logarithm is finite. The log of a
 # computed softmax fails where a probability underflows to 0, whose log is
-# $-\infty$.
-#
-# (`shifted` is shared with softmax above. An empty last axis has no
-# maximum and needs no shift: the results are empty, as in TensorFlow.)
-def shifted(x):
-    if not x.ndim:  # a fed scalar: refused at run time as at build time
-        raise ValueError("softmax needs at least one axis")
-    return x - x.max(-1, keepdims=True) if x.shape[-1] else x
-
-
-# `log_softmax` as an op: cross-entropy's gradient needs it. It refuses a
-# single number as softmax does.
+# $-\infty$. `log_softmax` is an op of its own: cross-entropy's gradient
+# needs it.
 class LogSoftmaxOp(SoftmaxOp):
-    # Computed as above. The sums of an empty last axis are 0, whose
+    # Shifted as above. The sums of an empty last axis are 0, whose
     # logarithm NumPy would warn about; they are given a sum of 1 instead
     # (any other sum is at least $e^0 = 1$, from the largest logit).
     def compute(self, sess, x):
-        s = shifted(x)
+        if not x.ndim:
+            raise ValueError(f"{self.kind} needs at least one axis")
+        s = x - x.max(-1, keepdims=True, initial=-np.inf)
         total = np.exp(s).sum(-1, keepdims=True)
         return s - np.log(total if x.shape[-1] else total + 1)
 
@@ -183,11 +181,13 @@ class LogSoftmaxOp(SoftmaxOp):
 # off it as $e^{\log p}$, one `exp`.
 class SoftmaxCrossEntropyWithLogitsOp(BaseOp):
     # A placeholder's shape is checked only now, at run time, by the
-    # same rule as `infer_shape` below.
+    # same rule as `infer_shape` below. The sum over $k$ is NumPy's
+    # `vecdot`, a dot product along the last axis: one call, where a
+    # product and then a sum would make two passes.
     def compute(self, sess, labels, logits, log_p):
         if np.shape(labels) != np.shape(logits) or not np.shape(logits):
             raise ValueError("labels and logits must have the same shape")
-        return -(labels * log_p).sum(-1)
+        return -np.vecdot(labels, log_p)
 
     # One loss per row: the shape of the logits without the last axis.
     def infer_shape(self, labels, logits, log_p):

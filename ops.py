@@ -305,23 +305,28 @@ class ToShapeOp(BaseOp):
 # stretches axes of length 1: it sums over the first and keeps the second
 # as length 1.
 class SumToOp(ToShapeOp):
-    # `like`'s shape must broadcast to `x`'s; anything else is refused.
+    # `like`'s shape must broadcast to `x`'s.
     def infer_shape(self, x, like):
         if np.broadcast_shapes(x, like) != x:
             raise ValueError(f"cannot sum shape {x} to shape {like}")
         return like
 
+    # A sum over no axes is skipped: NumPy's adds 0.0, turning -0.0 into 0.0.
     def compute(self, sess, x, like):
-        shape = np.shape(like)
-        self.infer_shape(x.shape, shape)
-        x = np.sum(x, axis=tuple(range(x.ndim - len(shape))))
-        stretched = tuple(i for i, n in enumerate(shape) if n == 1)
-        return np.sum(x, axis=stretched, keepdims=True)
+        shape = self.infer_shape(x.shape, np.shape(like))
+        leading = tuple(range(x.ndim - len(shape)))
+        x = x.sum(leading, kept(x)) if leading else x
+        axes = stretched(x.shape, shape)
+        return x.sum(axes, kept(x), keepdims=True) if axes else x
 
     # Each element of `x` went into one sum: its gradient is that sum's,
     # copied back. (`like` lends only its shape: None flows to it.)
     def gradient(self, grad):
         return [self.graph.broadcast_to(grad, self.inputs[0]), None]
+
+
+# Axes where `like` has length 1 and `x` more.
+stretched = lambda x, like: tuple(i for i, n in enumerate(like) if n == 1 < x[i])
 
 
 # `broadcast_to(x, like)` copies `x` out to `like`'s shape, the mirror of

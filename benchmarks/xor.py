@@ -221,10 +221,13 @@ CONTENDERS = {
 
 # Each round times every contender once, in turn, so that a slow spell of
 # a shared machine falls on all of them: µs per step, one list per step.
+# Each round starts one contender further on, so that none always runs
+# right after the same one (a peer's threads may still be winding down).
 def interleaved(steps, rounds, n):
-    times = {key: [] for key in steps}
-    for _ in range(rounds):
-        for key, step in steps.items():
+    times, keys = {key: [] for key in steps}, list(steps)
+    for r in range(rounds):
+        for key in keys[r % len(keys):] + keys[:r % len(keys)]:
+            step = steps[key]
             start = time.perf_counter()
             for _ in range(n):
                 step()

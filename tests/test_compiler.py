@@ -467,9 +467,11 @@ def test_sum_to_is_decided_once_the_batch_size_is_known():
     kinds = lambda steps: [o.op.kind for _, _, o in steps]
     assert kinds(plan[2]).count("sum_to") == 4
     # The logits' and the hidden layer's gradients had nothing to sum; each
-    # bias gradient is one sum.
-    assert [type(c.__self__).__name__ for c, _, o in simple[2]
-            if o.op.kind == "sum_to"] == ["SumOp", "SumOp"]
+    # bias gradient is one sum over the batch, its axes written in.
+    assert kinds(simple[2]).count("sum_to") == 2
+    lines = CompiledSession(model.loss.graph).source(fetches, feed).splitlines()
+    sums = [line for line in lines if "np_add_reduce(" in line]
+    assert sum(line.endswith(", (0,), FLOAT64)") for line in sums) == 2
     walked, simply = walk_plan(sess, plan, feed), walk_plan(sess, simple, feed)
     for t in fetches:
         assert np.asarray(walked[t]).tobytes() == np.asarray(simply[t]).tobytes()
@@ -621,3 +623,44 @@ def test_a_check_on_a_local_computed_from_values_stays(compile_at_once):
     assert sess.ready
     with pytest.raises(RuntimeError, match="too large"):
         sess.run(y, {p: np.full(3, 50.0)})
+
+
+def test_a_constant_of_one_value_becomes_one_number_of_the_results_dtype(
+        compile_at_once):
+    graph = Graph()
+    x = graph.tensor()
+    one_value = [x * np.full((5, 1), 0.1), x / np.full((5, 4), 3.0, np.float32),
+                 0.1 - x, x * 3]
+    others = [x + np.array([[1.0], [2.0], [1.0], [1.0], [1.0]]),  # two values
+              x * np.full((2, 5, 4), 0.5),  # it makes the result larger
+              x * np.array([0.0, -0.0, 0.0, 0.0])]  # two zeros, told apart
+    fetches = one_value + others
+    rng = np.random.default_rng(3)
+    for dtype in (np.float64, np.float32, np.int64):
+        feed = {x: (rng.standard_normal((5, 4)) * 10).astype(dtype)}
+        plan, simple = simplified(Session(graph), fetches, feed)
+        made = [v for k, v in simple[0].items() if type(k) is tuple]
+        walked, simply = walk_plan(Session(graph), plan, feed), walk_plan(
+            Session(graph), simple, feed)
+        assert [(np.shape(v), v.dtype) for v in made] == [
+            ((), walked[t].dtype) for t in one_value]
+        sess = CompiledSession(graph)
+        for _ in range(2):
+            compiled = sess.run(fetches, feed)
+        for t, value in zip(fetches, compiled):
+            assert simply[t].dtype == value.dtype == walked[t].dtype
+            assert simply[t].tobytes() == value.tobytes() == walked[t].tobytes()
+
+
+def test_a_branch_decided_by_shapes_is_written_alone(compile_at_once):
+    graph = Graph()
+    x = graph.tensor()
+    y = graph.log_softmax(x)
+    for shape in [(4, 3), (4, 0)]:
+        feed = {x: np.random.default_rng(4).standard_normal(shape)}
+        sess = CompiledSession(graph)
+        line = next(s for s in sess.source(y, feed).splitlines() if "np_log(" in s)
+        assert " if " not in line
+        sess.run(y, feed)
+        assert sess.run(y, feed).tobytes() == Session(graph).run(y, feed).tobytes()
+        assert sess.run(y, feed).shape == shape

@@ -291,6 +291,26 @@ def test_sum_to_refuses_an_unreachable_shape_when_run():
                                   [3.0] * 4)
 
 
+# Shapes known only at run time build the op; it must give what leaving it
+# out gives when the shapes are known: the value itself, in its dtype.
+def test_sum_to_is_the_same_whether_the_shapes_are_known_when_built_or_run():
+    graph = Graph()
+    x = graph.tensor()
+    zeros = -np.zeros((3, 4))  # all -0.0
+    known = graph.tensor(zeros)
+    assert graph.sum_to(known, np.zeros((3, 4))) is known  # left out
+    sess = Session(graph)
+    run = sess.run(graph.sum_to(x, np.zeros((3, 4))), {x: zeros})
+    assert run.tobytes() == zeros.tobytes()
+    # A stretched axis of length 1 in both needs no sum either.
+    column = sess.run(graph.sum_to(x, np.zeros((1, 1))), {x: -np.zeros((3, 1))})
+    assert column.shape == (1, 1) and column[0, 0] == 0.0
+    ints = np.arange(24, dtype=np.int32).reshape(2, 3, 4)
+    total = sess.run(graph.sum_to(x, np.zeros((3, 1), np.int32)), {x: ints})
+    assert total.dtype == np.int32
+    np.testing.assert_array_equal(total, ints.sum((0, 2)).reshape(3, 1))
+
+
 def test_feeding_an_intermediate_the_wrong_shape_cannot_give_a_wrong_gradient():
     graph = Graph()
     p = graph.tensor()
