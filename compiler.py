@@ -292,9 +292,12 @@ def form_of(fetches):
 # dtype do not: a variable's are fixed by its initial value (assign keeps
 # them), a constant's by itself, an op's follow from its inputs' by
 # NumPy's rules, and a fed value's are checked. (That last is an
-# assumption about every op, which all of this project's ops meet, and
-# `jax.jit` makes too: an op whose result's shape depends on its values,
-# as `x[x > 0]`'s does, is not one to compile.) The compiled function is
+# assumption about every op, which `jax.jit` makes too: an op whose
+# result's shape depends on its values, as `x[x > 0]`'s does, is not one
+# to compile. This project's ops meet it, but for `cond` and `while_loop`,
+# whose results depend on the branch taken or the turns made: they say
+# so, with `static = False`, and neither they nor anything computed from
+# them is static.) The compiled function is
 # made for the shapes and dtypes fed in the run that compiled it, as
 # `jax.jit` and `tf.function` specialise on theirs; a run that feeds
 # others goes the long way, and has a function of its own. `try_out`
@@ -304,7 +307,8 @@ def try_out(sess, plan, feed_dict):
     constants, variables, steps, _ = plan
     examples = {**constants, **inputs(sess, plan, feed_dict)}
     for compute, inputs_, output in steps:
-        if plain(compute) and all(x in examples for x in inputs_):
+        static = plain(compute) and getattr(compute.__self__, "static", True)
+        if static and all(x in examples for x in inputs_):
             examples[output] = compute(sess, *[examples[x] for x in inputs_])
     return examples
 
@@ -416,7 +420,7 @@ def simplify(plan, examples, tensors):
         product = getattr(kept.get(inputs[0], (None,))[0], "__self__", None)
         if type(op) is ops.NegOp and type(product) is ops.MulOp:
             c = next((x for x in kept[inputs[0]][1] if x in constants), None)
-            if c is not None:
+            if c is not None and np.result_type(constants[c]).kind != "b":
                 constants[negated := object()] = examples[negated] = -constants[c]
                 compute, op = product.compute, product
                 inputs = tuple(negated if x is c else x for x in kept[inputs[0]][1])
@@ -454,20 +458,21 @@ def simplify(plan, examples, tensors):
 
 # Constant `x`, one of a step's two `inputs`, as one number if it can be:
 # a 0-d array of the result's dtype, tried on the examples to be sure that
-# the step gives the same bits, dtype and shape with it. (Its key names
-# the constant and the dtype, so that common subexpressions stay common.)
+# the step gives the same bits, dtype, shape and memory order with it.
+# (Its key names the constant and the dtype, so that common subexpressions
+# stay common.)
 def one_number(step, constants, examples, x):
     compute, inputs, output = step
     flat, example = np.ravel(constants.get(x, ())), examples[output]
-    if (x not in constants or all(y in constants for y in inputs) or not flat.size
-            or flat.tobytes() != np.full_like(flat, flat[0]).tobytes()
-            or type(example) is not np.ndarray):
+    if all(y in constants for y in inputs) or type(example) is not np.ndarray:
         return x
-    number = np.asarray(flat[0], example.dtype)
-    value = compute(None, *(number if y is x else examples[y] for y in inputs))
-    if (value.dtype, value.shape, value.tobytes()) == (
-            example.dtype, example.shape, example.tobytes()):
-        constants[x := (x, number.dtype)] = examples[x] = number
+    with contextlib.suppress(Exception):  # (no number, or one the dtype cannot hold)
+        number = np.asarray(flat[0], example.dtype)
+        same = flat.tobytes() == np.full_like(flat, flat[0]).tobytes()
+        value = compute(None, *(number if y is x else examples[y] for y in inputs))
+        kind = lambda v: (v.dtype, v.shape, v.strides, v.tobytes())
+        if same and kind(value) == kind(example):
+            constants[x := (x, number.dtype)] = examples[x] = number
     return x
 
 

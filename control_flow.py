@@ -228,8 +228,11 @@ def cond_op(graph, pred, branches, args, forward=None):
 
 
 class CondOp(BaseOp):
-    # (Its value is a record, which has no shape.)
+    # (Its value is a record, which has no shape. Nor is it *static*, in
+    # compiler.py's sense: which branch runs decides the results' shapes
+    # and dtypes, as the number of turns does a loop's.)
     infer_shape = lambda self, *shapes: None
+    static = False
 
     # As in TensorFlow, the predicate must be one boolean.
     def compute(self, sess, pred, *rest):
@@ -383,7 +386,7 @@ def while_loop(graph, cond, body, loop_vars, maximum_iterations=None):
 
 
 class WhileOp(BaseOp):
-    infer_shape = CondOp.infer_shape
+    infer_shape, static = CondOp.infer_shape, False
 
     # Only a loop that a gradient reads keeps its iterations' values; its
     # gradient sets `keep`.
@@ -479,7 +482,7 @@ class WhileOp(BaseOp):
 # $\bar x = 12 = 3x^2$, and $\bar y_0 = 8 = x^3$, as differentiating
 # $y_0 x^3$ by hand gives.
 class WhileGradOp(BaseOp):
-    infer_shape = CondOp.infer_shape
+    infer_shape, static = CondOp.infer_shape, False
 
     def compute(self, sess, record, *inputs):
         n, body = len(self.body.params), self.body

@@ -311,13 +311,14 @@ class SumToOp(ToShapeOp):
             raise ValueError(f"cannot sum shape {x} to shape {like}")
         return like
 
-    # A sum over no axes is skipped: NumPy's adds 0.0, turning -0.0 into 0.0.
+    # Sums keep the dtype, and none is taken over no axes: NumPy's would
+    # flip -0.0 to 0.0.
     def compute(self, sess, x, like):
         shape = self.infer_shape(x.shape, np.shape(like))
         leading = tuple(range(x.ndim - len(shape)))
-        x = x.sum(leading, kept(x)) if leading else x
+        x = x.sum(leading, x.dtype) if leading else x
         axes = stretched(x.shape, shape)
-        return x.sum(axes, kept(x), keepdims=True) if axes else x
+        return x.sum(axes, x.dtype, keepdims=True) if axes else x
 
     # Each element of `x` went into one sum: its gradient is that sum's,
     # copied back. (`like` lends only its shape: None flows to it.)
@@ -325,7 +326,7 @@ class SumToOp(ToShapeOp):
         return [self.graph.broadcast_to(grad, self.inputs[0]), None]
 
 
-# Axes where `like` has length 1 and `x` more.
+# Stretched: length 1 in `like`, more in `x`.
 stretched = lambda x, like: tuple(i for i, n in enumerate(like) if n == 1 < x[i])
 
 
@@ -374,8 +375,8 @@ class SpreadOp(ExpandOp):
 
 # ## State and grouping
 #
-# The last two ops change state: they are how a training step updates
-# the weights. `assign(a, b)` gives the variable `a` the value of `b`.
+# The last two ops change state: a training step updates the weights
+# with them. `assign(a, b)` gives the variable `a` the value of `b`.
 class AssignOp(BaseOp):
     # Only a variable can be assigned to: not a constant, a placeholder or
     # an op's output.

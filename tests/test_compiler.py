@@ -664,3 +664,66 @@ def test_a_branch_decided_by_shapes_is_written_alone(compile_at_once):
         sess.run(y, feed)
         assert sess.run(y, feed).tobytes() == Session(graph).run(y, feed).tobytes()
         assert sess.run(y, feed).shape == shape
+
+
+# NumPy lays a result out as its operands lie: a Fortran-ordered feed times
+# a C-ordered array gives a C-ordered result, times a number a Fortran-
+# ordered one, and a sum adds in memory order. A constant made one number
+# must leave the result's order, and so every later sum, as it was.
+def test_a_constant_made_one_number_keeps_the_results_memory_order(
+        compile_at_once, monkeypatch):
+    monkeypatch.setattr(CompiledSession, "strict", True)
+    graph = Graph()
+    x = graph.tensor()
+    y = x * np.full((64, 64), 0.1)
+    fetches = [y, graph.sum(y), graph.sum(graph.transpose(x + np.full((64, 64), 0.5)))]
+    feed = {x: np.asfortranarray(np.random.default_rng(5).standard_normal((64, 64)))}
+    walked, sess = Session(graph).run(fetches, feed), CompiledSession(graph)
+    for _ in range(2):
+        compiled = sess.run(fetches, feed)
+    assert compiled[0].strides == walked[0].strides
+    for a, b in zip(compiled, walked):
+        assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+
+
+# Which branch a cond takes, or how many turns a loop makes, decides the
+# dtype and shape of what it gives: the code compiled in one run must not
+# take them as fixed.
+def test_what_cond_and_while_loop_give_is_not_fixed_by_the_run_that_compiled(
+        compile_at_once, monkeypatch):
+    monkeypatch.setattr(CompiledSession, "strict", True)
+    graph = Graph()
+    p, x, n = graph.tensor(), graph.tensor(), graph.tensor()
+    empty = graph.tensor(np.zeros((2, 0)))
+    fetches = [graph.cond(p, lambda: x * 2.5, lambda: x) + 1,  # dtypes differ
+               graph.sum(graph.cond(p, lambda: x, lambda: graph.sum(x, 0, keepdims=True))
+                         * 2.0),  # shapes differ
+               graph.while_loop(lambda v: graph.sum(v) < n, lambda v: v * 2.5, x) + 1,
+               graph.log_softmax(graph.cond(p, lambda: empty, lambda: x * 1.0))]
+    ints = np.arange(6, dtype=np.int32).reshape(2, 3)
+    sess = CompiledSession(graph)
+    for feed in [{p: True, x: ints, n: 100}] * 2 + [{p: False, x: ints, n: 0}]:
+        compiled, walked = sess.run(fetches, feed), Session(graph).run(fetches, feed)
+        for a, b in zip(compiled, walked):
+            assert (a.dtype, a.shape, a.tobytes()) == (b.dtype, b.shape, b.tobytes())
+    assert sess.ready
+
+
+# A number that the result's dtype cannot hold, or that cannot be negated,
+# is left as it was, and the plan still compiles.
+def test_a_constant_that_cannot_be_made_one_number_stays(compile_at_once, monkeypatch):
+    monkeypatch.setattr(CompiledSession, "strict", True)
+    graph = Graph()
+    x = graph.tensor()
+    cases = [(x * 1, np.array([2**70, 3], object)),
+             (x + np.timedelta64(1, "D"), np.array(["2020-01-01"], "datetime64[D]")),
+             (-(x * np.array([True, False, True])), np.ones(3))]
+    for y, value in cases:
+        sess = CompiledSession(graph)
+        for _ in range(2):
+            compiled = sess.run(y, {x: value})
+        walked = Session(graph).run(y, {x: value})
+        assert sess.ready and compiled.dtype == walked.dtype
+        assert compiled.tolist() == walked.tolist()
+        assert np.signbit(compiled.astype(float)).tolist() == np.signbit(
+            walked.astype(float)).tolist()

@@ -309,6 +309,15 @@ def test_sum_to_is_the_same_whether_the_shapes_are_known_when_built_or_run():
     total = sess.run(graph.sum_to(x, np.zeros((3, 1), np.int32)), {x: ints})
     assert total.dtype == np.int32
     np.testing.assert_array_equal(total, ints.sum((0, 2)).reshape(3, 1))
+    # Booleans stay booleans (a sum of them says whether any is True): the
+    # dtype known when building is the one a run gives, summing or not.
+    bools = np.array([[True, False, True], [False, False, False]])
+    for like in [np.zeros((1, 3), bool), np.zeros((2, 1), bool)]:
+        known = graph.sum_to(graph.tensor(bools), like)
+        fed = graph.sum_to(x, like)
+        assert known.dtype == sess.run(known).dtype == sess.run(fed, {x: bools}).dtype
+    assert sess.run(known).tolist() == [[True], [False]]
+    assert sess.run(graph.sum_to(x, bools), {x: bools}).dtype == bool
 
 
 def test_feeding_an_intermediate_the_wrong_shape_cannot_give_a_wrong_gradient():
