@@ -113,10 +113,10 @@
 # `simplify`).
 #
 # A plan is compiled only once it has proved worth it. Compiling costs
-# 35 to 56 µs per op (benchmarks/scale.py, graphs of 99 to 100,000
-# forward ops; 56 to 74 at 9 and 10), as much as walking the plan 37 to
-# 47 times, and each compiled run then saves from half a walk to four
-# fifths of one: compiling pays for itself after 44 to 93 runs. A session therefore
+# 37 to 58 µs per op (benchmarks/scale.py, graphs of 99 to 100,000
+# forward ops; 58 to 78 at 9 and 10), as much as walking the plan 40 to
+# 51 times, and each compiled run then saves from half a walk to four
+# fifths of one: compiling pays for itself after 47 to 100 runs. A session therefore
 # walks a plan `CompiledSession.runs_before_compiling` (50) times first:
 # a plan run fewer times, like a 100,000-op graph run a few times, never
 # pays for compiling, and one that runs on, like main.py's 10,000 steps,
