@@ -3,14 +3,14 @@
 # session.py runs a plan by walking it: for every step, look up the inputs'
 # values in a dictionary, call the op's `compute`, store the result. On
 # main.py's small model the walking costs more than the arithmetic: each
-# step spends a few hundred nanoseconds on the loop, the dictionary and the
-# call, around NumPy calls that take about as long themselves.
+# step spends about a microsecond on the loop, the dictionary and the
+# call, around NumPy calls that take a third of that.
 #
 # A `CompiledSession(graph)`, this page's `Session` subclass, therefore
 # turns a plan it runs again and again into one Python function, written
 # out as source code and compiled by Python itself. It is opt-in: the
 # `Session` of Part I only walks. Every value becomes a local variable,
-# named after its tensor's kind, and every step a line. main.py's
+# named after its tensor's kind, and every step a line or a few. main.py's
 # training step becomes, in part:
 #
 #     lock.acquire()
@@ -65,7 +65,8 @@
 # goes the long way. (`lock.acquire()` and a `try` do what `with lock:`
 # does, at about half the cost.) To read the code a session writes for a
 # fetch, print it: `print(sess.source([update, loss]))`, with the same
-# arguments as `sess.run`.
+# arguments as `sess.run`. (`neg_14` is a product: `simplify` moved the
+# negation into its constant.)
 #
 # Five things make that code faster than the walk, and none of them
 # changes a single bit of what it computes (a NaN's sign bit aside, see
@@ -81,14 +82,15 @@
 #    (if their results' shapes follow from their inputs' shapes, below).
 # 3. **A simpler plan.** Every value has the same shape and dtype in
 #    every run the code serves (on entry the code checks the feeds'; a
-#    run with others goes the long way). `simplify` (below) uses that to
-#    fold what reads only shapes and constants, to decide `sum_to` and
-#    `broadcast_to`, to compute identical ops once, and to pass a constant
-#    of one value as one number.
+#    run with others goes the long way; a `cond`'s or a loop's results are
+#    left out of this). `simplify` (below) uses that to fold what reads
+#    only shapes and constants, to decide `sum_to` and `broadcast_to`, to
+#    compute identical ops once, to move a minus sign into the constant
+#    it multiplies, and to pass a constant of one value as one number.
 # 4. **Deciding early what is already decided**, line by line. A check
 #    or a local that reads only shapes and dtypes is evaluated once, while
 #    compiling: a check that passes (`dot`'s "two matrices") is left out,
-#    a local (mean's count, `sum_to`'s axes) is written in as a number,
+#    a local (mean's count, `sum_to`'s axes) is written in as a constant,
 #    `a if test else b` as the branch the test picks, and a cast to the
 #    dtype a value already has (assign's, mean's) is left out. `x.sum(…)`
 #    is written as the `np.add.reduce(x, …)` it calls.
@@ -287,17 +289,17 @@ def form_of(fetches):
 #
 # A value is *static* if its type, shape and dtype are the same in every
 # run: a constant, a variable, a fed value, or the output of an op whose
-# inputs are all static. A static value's contents change from run to run
+# inputs are all static. A static value's contents may change from run to run
 # (a variable is assigned, a new batch is fed), but its type, shape and
 # dtype do not: a variable's are fixed by its initial value (assign keeps
 # them), a constant's by itself, an op's follow from its inputs' by
-# NumPy's rules, and a fed value's are checked. (That last is an
-# assumption about every op, which `jax.jit` makes too: an op whose
-# result's shape depends on its values, as `x[x > 0]`'s does, is not one
-# to compile. This project's ops meet it, but for `cond` and `while_loop`,
-# whose results depend on the branch taken or the turns made: they say
-# so, with `static = False`, and neither they nor anything computed from
-# them is static.) The compiled function is
+# NumPy's rules, and a fed value's are checked. (That an op's follow from
+# its inputs' is an assumption about every op, which `jax.jit` makes too:
+# an op whose result's shape depends on its values, as `x[x > 0]`'s does,
+# is not one to compile. This project's ops meet it, except `cond` and
+# `while_loop`, whose results depend on the branch taken or the turns
+# made: they say so, with `static = False`, and neither they nor anything
+# computed from them is static.) The compiled function is
 # made for the shapes and dtypes fed in the run that compiled it, as
 # `jax.jit` and `tf.function` specialise on theirs; a run that feeds
 # others goes the long way, and has a function of its own. `try_out`

@@ -229,8 +229,8 @@ def cond_op(graph, pred, branches, args, forward=None):
 
 class CondOp(BaseOp):
     # (Its value is a record, which has no shape. Nor is it *static*, in
-    # compiler.py's sense: which branch runs decides the results' shapes
-    # and dtypes, as the number of turns does a loop's.)
+    # compiler.py's sense: which branch runs can decide the results' shapes
+    # and dtypes, as the number of turns can a loop's.)
     infer_shape = lambda self, *shapes: None
     static = False
 

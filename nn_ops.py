@@ -89,15 +89,14 @@ class StepOp(BaseOp):
 # These ops work over the last axis, so a (batch, classes) matrix of
 # logits is handled row by row.
 #
-# The maximum is taken with NumPy's `initial=-np.inf`, which changes no
-# row's maximum and gives an empty last axis one (it needs no shift: the
-# results are empty, as in TensorFlow). A single number fed at run time is
-# refused, as it is at build time.
+# An empty last axis has no maximum and needs no shift: the results are
+# empty, as in TensorFlow. A single number fed at run time is refused, as
+# it is at build time.
 class SoftmaxOp(BaseOp):
     def compute(self, sess, x):
         if not x.ndim:
             raise ValueError(f"{self.kind} needs at least one axis")
-        e = np.exp(x - x.max(-1, keepdims=True, initial=-np.inf))
+        e = np.exp(x - x.max(-1, keepdims=True) if x.shape[-1] else x)
         return e / e.sum(-1, keepdims=True)
 
     # Softmax needs an axis to work over: a single number is refused, as
@@ -137,7 +136,7 @@ class LogSoftmaxOp(SoftmaxOp):
     def compute(self, sess, x):
         if not x.ndim:
             raise ValueError(f"{self.kind} needs at least one axis")
-        s = x - x.max(-1, keepdims=True, initial=-np.inf)
+        s = x - x.max(-1, keepdims=True) if x.shape[-1] else x
         total = np.exp(s).sum(-1, keepdims=True)
         return s - np.log(total if x.shape[-1] else total + 1)
 
@@ -161,8 +160,8 @@ class LogSoftmaxOp(SoftmaxOp):
 #
 # which for one-hot labels is $-\log p_\text{right}$: 0 when the right
 # class gets probability 1, growing without bound as it falls towards 0.
-# With $p = (0.67, 0.24, 0.09)$ and the first class right, the loss is
-# $-\log 0.67 = 0.41$; were the third right, $-\log 0.09 = 2.41$.
+# With $p = (0.665, 0.245, 0.090)$ and the first class right, the loss is
+# $-\log 0.665 = 0.41$; were the third right, $-\log 0.090 = 2.41$.
 #
 # `softmax_cross_entropy_with_logits(labels=q, logits=z)`, as TensorFlow
 # names it, fuses the two into one op. It is built (by the function at
@@ -231,8 +230,9 @@ class SoftmaxCrossEntropyWithLogitsOp(BaseOp):
 
 # The graph's `softmax_cross_entropy_with_logits` is this function: it
 # builds $\log p$, then the loss op on it. Logits given as a
-# value become one constant for both ops, of the labels' dtype, as any op
-# converts its inputs.
+# value become one constant for both ops, converted as any op converts
+# its inputs (to the labels' dtype, if the labels are a tensor of known
+# dtype).
 def softmax_cross_entropy_with_logits(graph, *, labels, logits):
     logits = graph.convert(logits, labels)
     log_p = graph.log_softmax(logits)

@@ -311,8 +311,8 @@ class SumToOp(ToShapeOp):
             raise ValueError(f"cannot sum shape {x} to shape {like}")
         return like
 
-    # Sums keep the dtype, and none is taken over no axes: NumPy's would
-    # flip -0.0 to 0.0.
+    # Sums keep the dtype; a sum over no axes is skipped: NumPy's flips
+    # -0.0 to 0.0.
     def compute(self, sess, x, like):
         shape = self.infer_shape(x.shape, np.shape(like))
         leading = tuple(range(x.ndim - len(shape)))
@@ -326,8 +326,8 @@ class SumToOp(ToShapeOp):
         return [self.graph.broadcast_to(grad, self.inputs[0]), None]
 
 
-# Stretched: length 1 in `like`, more in `x`.
-stretched = lambda x, like: tuple(i for i, n in enumerate(like) if n == 1 < x[i])
+# Stretched: length 1 in `like`, another in `x`.
+stretched = lambda x, like: tuple(i for i, n in enumerate(like) if n == 1 != x[i])
 
 
 # `broadcast_to(x, like)` copies `x` out to `like`'s shape, the mirror of

@@ -77,6 +77,21 @@ def test_softmax_rows_are_probabilities():
     np.testing.assert_allclose(value.sum(-1), 1.0, rtol=1e-15)
 
 
+# Integer logits are shifted in integers, then exponentiated as floats, as
+# NumPy does; an empty last axis gives empty results.
+def test_softmax_takes_integer_logits_and_an_empty_axis():
+    graph = Graph()
+    x = graph.tensor()
+    ys = [graph.softmax(x), graph.log_softmax(x)]
+    logits = np.array([[2, 1, 0], [0, 0, 0]])
+    softmax, log_softmax = Session(graph).run(ys, {x: logits})
+    expected = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    np.testing.assert_allclose(softmax, expected, rtol=1e-15)
+    np.testing.assert_allclose(log_softmax, np.log(expected), rtol=1e-15)
+    for value in Session(graph).run(ys, {x: np.zeros((4, 0))}):
+        assert value.shape == (4, 0)
+
+
 @pytest.mark.parametrize("keepdims", [False, True])
 @pytest.mark.parametrize("axis", AXES, ids=str)
 @pytest.mark.parametrize("name", ["sum", "mean"])

@@ -302,6 +302,10 @@ def test_sum_to_is_the_same_whether_the_shapes_are_known_when_built_or_run():
     sess = Session(graph)
     run = sess.run(graph.sum_to(x, np.zeros((3, 4))), {x: zeros})
     assert run.tobytes() == zeros.tobytes()
+    # An axis stretched from length 1 to 0 sums to zeros of length 1: the
+    # gradient of a bias added to an empty batch.
+    empty = sess.run(graph.sum_to(x, np.zeros((1, 3))), {x: np.ones((0, 3))})
+    assert empty.tolist() == [[0.0, 0.0, 0.0]]
     # A stretched axis of length 1 in both needs no sum either.
     column = sess.run(graph.sum_to(x, np.zeros((1, 1))), {x: -np.zeros((3, 1))})
     assert column.shape == (1, 1) and column[0, 0] == 0.0
