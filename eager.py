@@ -401,10 +401,10 @@ def train(epochs=10_000):
 # it. In `python benchmarks/xor.py`, with everything left out that this
 # page leaves out, the eager step takes about 2.8 times as long as the
 # walked `Session`'s step, 11 times as long as the `CompiledSession`'s
-# and 6 times as long as the same step written by hand in NumPy (99, 36,
-# 9.4 and 17 µs in one run on the project's machine). PyTorch's eager
-# step, timed in the same runs, is no faster: ours took 0.89 of its time
-# in each of two runs. Built the graph way, with a trial run for every
+# and 6 times as long as the same step written by hand in NumPy (101, 36,
+# 9.5 and 17 µs in one run on the project's machine). PyTorch's eager
+# step, timed in the same runs, is no faster: ours took 0.90 and 0.91 of
+# its time in two runs. Built the graph way, with a trial run for every
 # op's dtype, this page's step takes about 20 times as long as NumPy's. A
 # whole graph can be handed to a compiler, as TensorFlow's XLA and JAX's
 # `jit` do, to fuse its ops into fewer, faster ones. And a graph can be
