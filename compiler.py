@@ -472,8 +472,8 @@ def one_number(step, constants, examples, x):
         number = np.asarray(flat[0], example.dtype)
         same = flat.tobytes() == np.full_like(flat, flat[0]).tobytes()
         value = compute(None, *(number if y is x else examples[y] for y in inputs))
-        kind = lambda v: (v.dtype, v.shape, v.strides, v.tobytes())
-        if same and kind(value) == kind(example):
+        bits = lambda v: (v.dtype, v.shape, v.strides, v.tobytes())
+        if same and bits(value) == bits(example):
             constants[x := (x, number.dtype)] = examples[x] = number
     return x
 
