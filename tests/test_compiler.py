@@ -583,6 +583,20 @@ def test_a_run_that_misses_the_signature_and_raises_is_walked_once(monkeypatch):
     assert len(walks) - before == 1
 
 
+# A compiled op whose check must stay in the code: it passes while
+# compiling, and raises later on `bad`, with `match` in the message.
+def check_stays(op_class, bad, match):
+    graph = Graph()
+    p = graph.tensor()
+    y = op_class([p], graph).output
+    sess = CompiledSession(graph)
+    for _ in range(3):
+        np.testing.assert_array_equal(sess.run(y, {p: np.ones(3)}), [2.0] * 3)
+    assert sess.ready
+    with pytest.raises(RuntimeError, match=match):
+        sess.run(y, {p: bad})
+
+
 def test_a_check_on_a_local_decided_from_shapes_still_raises(compile_at_once):
     # `n` is decided (3, from the shape); the check also reads the values,
     # so it must stay in the code.
@@ -593,15 +607,7 @@ def test_a_check_on_a_local_decided_from_shapes_still_raises(compile_at_once):
                 raise ValueError("three rows must not be negative")
             return x * 2
 
-    graph = Graph()
-    p = graph.tensor()
-    y = NoNegativeTripleOp([p], graph).output
-    sess = CompiledSession(graph)
-    for _ in range(3):
-        np.testing.assert_array_equal(sess.run(y, {p: np.ones(3)}), [2.0] * 3)
-    assert sess.ready
-    with pytest.raises(RuntimeError, match="must not be negative"):
-        sess.run(y, {p: -np.ones(3)})
+    check_stays(NoNegativeTripleOp, -np.ones(3), "must not be negative")
 
 
 def test_a_check_on_a_local_computed_from_values_stays(compile_at_once):
@@ -614,15 +620,7 @@ def test_a_check_on_a_local_computed_from_values_stays(compile_at_once):
                 raise ValueError("the total is too large")
             return x * 2
 
-    graph = Graph()
-    p = graph.tensor()
-    y = SmallTotalOp([p], graph).output
-    sess = CompiledSession(graph)
-    for _ in range(3):
-        np.testing.assert_array_equal(sess.run(y, {p: np.ones(3)}), [2.0] * 3)
-    assert sess.ready
-    with pytest.raises(RuntimeError, match="too large"):
-        sess.run(y, {p: np.full(3, 50.0)})
+    check_stays(SmallTotalOp, np.full(3, 50.0), "too large")
 
 
 def test_a_constant_of_one_value_becomes_one_number_of_the_results_dtype(
