@@ -64,7 +64,8 @@ class BaseOp:
         return np.broadcast_shapes(*shapes)
 
     # An op that would hand an input back unchanged names it here, and
-    # `graph.op` builds nothing (`sum_to(x, like)` when the shapes match).
+    # `graph.op` builds nothing (`sum_to(x, like)` when shapes and dtypes
+    # match).
     @staticmethod
     def unchanged(*inputs):
         return None
@@ -119,7 +120,7 @@ class DivOp(BaseOp):
         return a / b
 
     # The quotient rule: $∂(a/b)/∂a = 1/b$ and $∂(a/b)/∂b = -a/b^2$, which
-    # is $-y/b$ with $y$ the op's own output.
+    # is $-y/b$.
     def gradient(self, grad):
         a, b = self.inputs
         y = self.output
@@ -288,7 +289,7 @@ kept = lambda x: None if x.dtype == bool else x.dtype
 #
 # Four small ops make a value shaped like their second input, `like`:
 # ops, not helpers, since a placeholder's shape is known only at run time.
-# Where the shapes are known and equal, nothing is built (main.py's
+# Where shapes and dtypes are known and equal, nothing is built (main.py's
 # backward pass sums nothing back).
 class ToShapeOp(BaseOp):
     def infer_shape(self, x, like):
@@ -332,14 +333,15 @@ stretched = lambda x, like: tuple(i for i, n in enumerate(like) if n == 1 != x[i
 
 # `broadcast_to(x, like)` copies `x` out to `like`'s shape, the mirror of
 # `sum_to`: each is the other's gradient. It also makes the seed of
-# `gradients` for a `y` of several numbers.
+# `gradients`, ones shaped like `y`.
 class BroadcastToOp(ToShapeOp):
     def infer_shape(self, x, like):
         if np.broadcast_shapes(x, like) != like:
             raise ValueError(f"cannot broadcast shape {x} to shape {like}")
         return like
 
-    # A read-only view repeating `x`, in the dtype `x + like` would have.
+    # `x` in the dtype `x + like` would have, repeated as a read-only view
+    # where the shapes differ.
     def compute(self, sess, x, like):
         x, shape = np.asarray(x, np.result_type(x, like)), np.shape(like)
         return x if x.shape == shape else np.broadcast_to(x, shape)
