@@ -16,10 +16,12 @@ machine wait for each other far longer than the product takes.
 
 The contenders take turns: each round times a run of steps of every one of
 them at both batch sizes, so a slow patch of a shared machine hits all of
-them alike. We report each one's median time per step, and the median over
-rounds of its ratio to NumPy's step at the same batch size in the same round.
+them alike, and each is built afresh for every block of rounds
+(benchmarks/xor.py's `in_blocks`). We report each one's median time per
+step, and the median over rounds of its ratio to NumPy's step at the same
+batch size in the same round.
 
-    python benchmarks/digits.py [--rounds 20] [--steps 200]
+    python benchmarks/digits.py [--blocks 5] [--rounds 4] [--steps 200]
 """
 
 import argparse
@@ -39,7 +41,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from xor import interleaved, skipped  # noqa: E402  (benchmarks/xor.py)
+from xor import in_blocks, skipped  # noqa: E402  (benchmarks/xor.py)
 
 import digits  # noqa: E402
 from compiler import CompiledSession  # noqa: E402
@@ -68,8 +70,11 @@ def ours_callable(images, labels):
 
 # The whole step by hand: the forward pass, the chain rule worked out on
 # paper (the fused loss's gradient is softmax − labels, over the batch
-# size), and the momentum update. About 40 NumPy calls.
-def numpy_by_hand(images, labels):
+# size), and the momentum update. About 40 NumPy calls. That gradient is
+# the derivative only for labels that sum to 1; `exact` multiplies the
+# softmax by the labels' row sums first, the derivative for any labels,
+# as ours computes it (nn_ops.py): two NumPy calls more.
+def numpy_by_hand(images, labels, exact=False):
     weights = list(digits.initial_weights())
     velocities = [np.zeros_like(w) for w in weights]
     rate, momentum, n = digits.RATE, digits.MOMENTUM, len(images)
@@ -83,7 +88,8 @@ def numpy_by_hand(images, labels):
         exp = np.exp(shifted)
         total = exp.sum(1, keepdims=True)
         loss = (labels * (np.log(total) - shifted)).sum() / n
-        d_logits = (exp / total - labels) / n
+        p = exp / total * labels.sum(1, keepdims=True) if exact else exp / total
+        d_logits = (p - labels) / n
         d_hidden = (d_logits @ w1.T) * (pre > 0)
         grads = [images.T @ d_hidden, d_hidden.sum(0), hidden.T @ d_logits,
                  d_logits.sum(0)]
@@ -165,6 +171,7 @@ CONTENDERS = {
     "ours, make_callable": ours_callable,
     "ours, walked": partial(ours, Session),
     "numpy by hand": numpy_by_hand,
+    "numpy by hand, exact": partial(numpy_by_hand, exact=True),
     "tensorflow compat.v1": tensorflow,
     "pytorch eager": pytorch,
     "jax jit": jax_jit,
@@ -173,38 +180,43 @@ CONTENDERS = {
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--blocks", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=4, help="per block")
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args()
 
     data = digits.load_data()
     order = np.random.default_rng(0).permutation(len(data.train_images))
-    steps = {}
+    makers = {}
     for size in SIZES:
-        batch = order[:size]
-        images, labels = data.train_images[batch], data.train_labels[batch]
-        reference = None
+        images, labels = data.train_images[order[:size]], data.train_labels[order[:size]]
         for name, make in CONTENDERS.items():
-            try:
-                step = make(images, labels)
-            except ImportError as error:
-                if size == SIZES[0]:
-                    skipped(name, error)
-                continue
-            # Every contender must be computing the same thing: the same
-            # first loss, and the same second (after one update).
-            losses = [step(), step()]
-            reference = reference or losses
-            assert np.allclose(losses, reference, rtol=1e-9, atol=0), (name, losses)
-            for _ in range(args.steps):  # warm up (and let JAX compile)
-                step()
-            steps[name, size] = step
+            makers[name, size] = partial(make, images, labels)
 
-    times = interleaved(steps, args.rounds, args.steps)
+    # Every contender must be computing the same thing: the same first
+    # loss, and the same second (after one update), as the first built.
+    references = {}
 
-    names = list(dict.fromkeys(name for name, _ in steps))
-    print(f"{args.rounds} rounds of {args.steps} steps; median time per step, and the median")
-    print("over rounds of the ratio to the NumPy step of the same batch size in the same round\n")
+    def build(key, make):
+        try:
+            step = make()
+        except ImportError as error:
+            if key[1] == SIZES[0]:
+                skipped(key[0], error)
+            return None
+        losses = [step(), step()]
+        reference = references.setdefault(key[1], losses)
+        assert np.allclose(losses, reference, rtol=1e-9, atol=0), (key, losses)
+        for _ in range(args.steps):  # warm up (and let JAX compile)
+            step()
+        return step
+
+    times = in_blocks(makers, build, args.blocks, args.rounds, args.steps)
+
+    names = list(dict.fromkeys(name for name, _ in times))
+    print(f"{args.blocks} blocks of {args.rounds} rounds of {args.steps} steps; median time per")
+    print("step, and the median over rounds of the ratio to the NumPy step of the same batch")
+    print("size in the same round\n")
     header = "".join(f" µs, batch {s} | × NumPy |" for s in SIZES)
     print(f"| {'step':22} |{header}")
     print(f"| {'-' * 22} |" + " -----------:| -------:|" * len(SIZES))

@@ -13,12 +13,13 @@ gradients, two assignments) is timed against the eager steps of PyTorch and
 of TensorFlow 2 (`tf.GradientTape`, with no `tf.function`).
 
 The contenders take turns: each round times a batch of steps of every one of
-them, so a slow patch of a shared machine hits all of them alike. We report
-each one's median time per step, and the medians over rounds of its ratios
+them, so a slow patch of a shared machine hits all of them alike, and
+every contender is built afresh for each block of rounds (see
+`in_blocks`). We report each one's median time per step, and the medians over rounds of its ratios
 to both NumPy steps in the same round and, when PyTorch ran, to its eager
 step, the yardstick for ours.
 
-    python benchmarks/xor.py [--rounds 30] [--steps 300]
+    python benchmarks/xor.py [--blocks 5] [--rounds 6] [--steps 300]
 """
 
 import argparse
@@ -235,27 +236,49 @@ def interleaved(steps, rounds, n):
     return times
 
 
+
+# Where a contender's arrays land in memory moves its time by a few
+# percent, and the one built first tends to land worst (at digits' batch
+# 32, any of ours built first ran up to 6% slower than the same step
+# built later). So the contenders are built afresh for each of `blocks`
+# blocks of rounds, each block starting its building at a different one:
+# no contender keeps one placement throughout. `build(name, make)`
+# returns a warmed-up step, or None for one that cannot run here, which
+# later blocks skip. The times of all blocks, one list per step.
+def in_blocks(makers, build, blocks, rounds, n):
+    names, times = list(makers), {}
+    for b in range(blocks):
+        steps, start = {}, b * len(names) // blocks
+        for name in names[start:] + names[:start]:
+            steps[name] = build(name, makers[name])
+        names = [name for name in names if steps[name] is not None]
+        for name, ts in interleaved({k: steps[k] for k in names}, rounds, n).items():
+            times.setdefault(name, []).extend(ts)
+    return {name: times[name] for name in names}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--blocks", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=6, help="per block")
     parser.add_argument("--steps", type=int, default=300)
     args = parser.parse_args()
 
-    steps = {}
-    for name, make in CONTENDERS.items():
+    def build(name, make):
         try:
-            steps[name] = make()
+            step = make()
         except ImportError as error:
             skipped(name, error)
-            continue
+            return None
         # Every contender must be computing the same thing: the first loss
         # of this model is 0.400740028636.
-        first = steps[name]()
+        first = step()
         assert abs(first - 0.400740028636) < 1e-9, (name, first)
         for _ in range(args.steps):  # warm up (and let JAX compile)
-            steps[name]()
+            step()
+        return step
 
-    times = interleaved(steps, args.rounds, args.steps)
+    times = in_blocks(CONTENDERS, build, args.blocks, args.rounds, args.steps)
 
     # Each ratio is taken within a round, then the median over rounds: a
     # slow spell slows both sides of a ratio alike, and leaves it be.
@@ -266,8 +289,9 @@ def main():
     columns = {"× NumPy": ratios("numpy by hand"), "× lean": ratios("numpy lean")}
     if "pytorch eager" in times:  # the eager step's goal: ≤ 1.0× PyTorch
         columns["× PyTorch"] = ratios("pytorch eager")
-    print(f"{args.rounds} rounds of {args.steps} steps; median time per step, and the")
-    print("medians over rounds of the ratios to the steps timed in the same round\n")
+    print(f"{args.blocks} blocks of {args.rounds} rounds of {args.steps} steps; median time")
+    print("per step, and the medians over rounds of the ratios to the steps timed in the")
+    print("same round\n")
     # A column is as wide as its heading.
     print(f"| {'step':22} | {'µs per step':>11} |" + "".join(f" {c} |" for c in columns))
     print(f"| {'-' * 22} | {'-' * 11}:|" + "".join(f" {'-' * len(c)}:|" for c in columns))
