@@ -399,11 +399,11 @@ def train(epochs=10_000):
 # this XOR step, and computes even the gradients nobody asked for (`dot`'s
 # rule returns one for `X` too, which a plan would leave out). It pays for
 # it. In `python benchmarks/xor.py`, with everything left out that this
-# page leaves out, the eager step takes about 2.8 times as long as the
-# walked `Session`'s step, 11 times as long as the `CompiledSession`'s
-# and 6 times as long as the same step written by hand in NumPy (101, 36,
-# 9.5 and 17 µs in one run on the project's machine). PyTorch's eager
-# step, timed in the same runs, is no faster: ours took 0.90 and 0.91 of
+# page leaves out, the eager step takes about 2.7 times as long as the
+# walked `Session`'s step, 10 times as long as the `CompiledSession`'s
+# and 6 times as long as the same step written by hand in NumPy (100, 37,
+# 9.6 and 17 µs in one run on the project's machine). PyTorch's eager
+# step, timed in the same runs, is no faster: ours took 0.88 and 0.89 of
 # its time in two runs. Built the graph way, with a trial run for every
 # op's dtype, this page's step takes about 20 times as long as NumPy's. A
 # whole graph can be handed to a compiler, as TensorFlow's XLA and JAX's
