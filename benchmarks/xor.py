@@ -15,9 +15,9 @@ of TensorFlow 2 (`tf.GradientTape`, with no `tf.function`).
 The contenders take turns: each round times a batch of steps of every one of
 them, so a slow patch of a shared machine hits all of them alike, and
 every contender is built afresh for each block of rounds (see
-`in_blocks`). We report each one's median time per step, and the medians over rounds of its ratios
-to both NumPy steps in the same round and, when PyTorch ran, to its eager
-step, the yardstick for ours.
+`in_blocks`). We report each one's median time per step, and the medians
+over rounds of its ratios to both NumPy steps in the same round and, when
+PyTorch ran, to its eager step, the yardstick for ours.
 
     python benchmarks/xor.py [--blocks 5] [--rounds 6] [--steps 300]
 """
@@ -234,7 +234,6 @@ def interleaved(steps, rounds, n):
                 step()
             times[key].append((time.perf_counter() - start) / n * 1e6)
     return times
-
 
 
 # Where a contender's arrays land in memory moves its time by a few
