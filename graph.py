@@ -216,8 +216,7 @@ class Graph:
         # First, walk back from `y`, recording every use of every tensor
         # (`t * t` counts twice), with a stack rather than recursion: Python
         # allows 1,000 nested calls, and graphs can be far deeper.
-        users = {y: []}
-        stack = [y]
+        users, stack = {y: []}, [y]
         while stack:
             t = stack.pop()
             for x in t.op.inputs if walked(t) else ():

@@ -110,8 +110,7 @@ def train(epochs=10_000):
 
 
 # Each epoch runs the update and fetches the loss, from *before* that
-# update, in one run. (The bar's text changes every 100 epochs: formatting
-# it costs more than an epoch.)
+# update, in one run. (The bar's text changes every 100 epochs.)
 def fit(sess, loss, update, output, epochs):
     losses = []
     bar = tqdm(range(epochs))

@@ -83,7 +83,7 @@ class BaseOp:
 # is an elementwise product: `grad` times the op's derivative. The four
 # binary ops broadcast as NumPy does, and send each input's gradient
 # through `sum_to`, back to that input's shape ("Broadcasting" below
-# explains why; where nothing was broadcast, it is not even built).
+# explains why, and when nothing is built).
 class AddOp(BaseOp):
     def compute(self, sess, a, b):
         return a + b
@@ -241,12 +241,13 @@ class SumOp(BaseOp):
 
 # A mean is a sum divided by $n$, the number of elements in each sum.
 class MeanOp(SumOp):
-    # A mean of nothing is NaN, as in NumPy (dividing by NaN gives it
-    # without a warning); a mean of integers is an integer, as in
-    # TensorFlow.
+    # A mean of integers is an integer, as in TensorFlow. A mean of no
+    # floats is NaN, as in NumPy (dividing by NaN gives it without a
+    # warning); of no integers, 0, as in TensorFlow.
     def compute(self, sess, x):
         total = x.sum(self.axis, kept(x), keepdims=self.keepdims)
-        n = x.size // max(total.size, 1) or np.nan
+        n = x.size // max(total.size, 1) or (
+            np.nan if total.dtype.kind in "fc" else 1)
         return (total / n).astype(total.dtype, copy=False)
 
     # $∂y/∂x_i = 1/n$: each element receives an equal share of `grad`,
@@ -400,7 +401,7 @@ class AssignOp(BaseOp):
                             f"to {self.inputs[0]} of dtype {a.dtype}")
         return np.asarray(b, a.dtype)
 
-    # The same check, while building.
+    # The shape check, while building.
     def infer_shape(self, a, b):
         if a != b:
             raise ValueError(f"cannot assign a value of shape {b} "

@@ -46,7 +46,7 @@ def evaluate(t, feed_dict, state, cache=None):
 
 # It is correct (the tests check it against `Session`), but two things
 # retired it. Each op in a chain is one more nested call, and Python
-# allows 1,000, so a chain of a few hundred ops raises `RecursionError`.
+# allows 1,000, so a chain of 1,000 ops raises `RecursionError`.
 # And every run repeats the same walk, which in training never changes.
 # `Session` walks the graph once, with a stack, and keeps the result as a
 # *plan* that later runs follow.
@@ -69,8 +69,8 @@ class Session:
     # inputs: a **topological order**, the forward twin of the backward
     # queue's. It holds only the ops the fetches need (fetching `loss`
     # alone computes no gradients). A depth-first walk back from the
-    # fetches pushes each tensor twice: first to visit its inputs, then,
-    # beneath them, to join the order after them.
+    # fetches pushes a tensor first to visit its inputs, then, beneath
+    # them, to join the order after them.
     def plan(self, fetches, fed):
         for t in [*fetches, *fed]:
             if not isinstance(t, Tensor) or t.graph is not self.graph:

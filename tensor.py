@@ -76,10 +76,9 @@ class Tensor:
 # a promise of a value, is refused as a value, naming it.
 #
 # A value takes the dtype of the tensor it meets, as in TensorFlow (within
-# its kind and range: 2 may become a float32 2, but 0.5 never an integer,
-# nor 1000 an int8), so `x * 0.2`
-# with `x` in float32 stays float32, forward and backward. A value that
-# meets no known dtype keeps NumPy's own.
+# its kind: 2 may become a float32 2, but 0.5 never an integer), so
+# `x * 0.2` with `x` in float32 stays float32, forward and backward. A
+# value that meets no known dtype keeps NumPy's own.
 def frozen(value, dtype=None):
     array = np.array(value)
     for v in array.flat if array.dtype == object else ():

@@ -170,6 +170,24 @@ def test_empty_means_and_their_gradients(placeholders):
     assert [g.shape for g in got[3:]] == [(0, 3)] * 3
 
 
+# A mean of no integers is 0, as in TensorFlow (NumPy's NaN has no integer
+# form: it used to come out as the most negative int64, with a warning).
+@pytest.mark.parametrize("placeholders", [False, True])
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8])
+def test_a_mean_of_no_integers_is_zero(placeholders, dtype):
+    graph = Graph()
+    value = np.ones((0, 3), dtype)
+    x = graph.tensor() if placeholders else graph.tensor(value)
+    feed = {x: value} if placeholders else None
+    means = [graph.mean(x), graph.mean(x, axis=0), graph.mean(x, axis=0, keepdims=True)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = Session(graph).run(means, feed)
+    for mean, shape in zip(got, [(), (3,), (1, 3)]):
+        assert mean.dtype == dtype
+        np.testing.assert_array_equal(mean, np.zeros(shape, dtype))
+
+
 def test_softmax_and_cross_entropy_over_an_empty_last_axis():
     graph = Graph()
     logits = graph.tensor(np.ones((2, 0)))
