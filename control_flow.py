@@ -8,7 +8,8 @@
 #         y = x * 2         # a truth value
 #
 # `x > 0` is a tensor, a promise of a boolean that exists only when a
-# session runs. Python must decide now, and cannot. The same holds for a
+# session runs. Python must decide now, and cannot: the tensor refuses,
+# with a TypeError, as TensorFlow's does (tensor.py). The same holds for a
 # loop whose length is fed, such as a recurrent network reading sentences of
 # different lengths. The decision has to move into the graph, as ops that a
 # session evaluates like any other:
@@ -27,8 +28,9 @@
 #    Python function on placeholders, and run by the session's own plans with
 #    those placeholders fed. A loop of 10,000 iterations has a body of a few
 #    ops, built once; the graph does not grow with the iterations.
-# 2. An op has one output, so `cond` and `while_loop` return a **record**,
-#    and small `unpack` ops pick each result out of it.
+# 2. An op has one output, so the ops of `cond` and `while_loop` compute a
+#    **record**, and small `unpack` ops pick each result out of it: those
+#    are what the two functions return.
 # 3. A subgraph's gradient is another subgraph, written by `graph.gradients`
 #    with the ops' own rules: the gradient of a cond is a cond of the
 #    branches' gradients, and the gradient of a loop runs the body's gradient
@@ -222,7 +224,7 @@ def cond(graph, pred, true_fn, false_fn):
 # record whose values it reads.
 def cond_op(graph, pred, branches, args, forward=None):
     captures = unique(c for b in branches for c in b.captures)
-    inputs = [pred, *args, *captures, *([forward] if forward else [])]
+    inputs = [pred, *args, *captures, *([forward] if forward is not None else [])]
     return graph.op(CondOp, *inputs, branches=branches, n_args=len(args),
                     captures=captures, saves=forward is not None)
 
@@ -458,8 +460,9 @@ class WhileOp(BaseOp):
 # every value inside the body that a gradient rule reads (a sigmoid's
 # output, a product's factors). The forward loop therefore keeps, once a
 # gradient exists, every value its body computed, every turn: memory that
-# grows with the number of iterations, the same amount per turn, which is
-# what TensorFlow's loops keep too. The alternative keeps nothing and
+# grows with the number of iterations, the same amount per turn.
+# (TensorFlow's loops also keep memory per turn, but only the values their
+# gradient reads.) The alternative keeps nothing and
 # recomputes: turn $t$'s values from $v_0$, turn by turn, which makes the
 # backward pass quadratic in $n$ (keeping a value every $\sqrt n$ turns
 # and recomputing from there costs one more forward pass instead).
@@ -610,7 +613,7 @@ def recurrent_loss(graph, w, x, length, targets, batch):
     return readout(w, h, targets)
 
 
-# The same network unrolled in Python: a graph per length, T cells long.
+# The same network unrolled in Python: T cells long, for one length T.
 # It is the reference the loop must agree with.
 def unrolled_loss(graph, w, x, length, targets, batch):
     h = graph.tensor(np.zeros((batch, HIDDEN)))
@@ -628,8 +631,8 @@ def batches(count, batch=16, seed=2):
 
 
 # Training: plain gradient descent, one step per batch. With
-# `unrolled=True` the same steps run on the unrolled network, one graph per
-# length, sharing the weights.
+# `unrolled=True` the same steps run on the unrolled network, built once
+# for each length, in one graph, sharing the weights.
 def train(steps=600, rate=0.3, batch=16, unrolled=False, session=None,
           report=100):
     from graph import Graph
@@ -668,7 +671,7 @@ def train(steps=600, rate=0.3, batch=16, unrolled=False, session=None,
 #     step 300   length  9   loss 0.006237
 #     step 400   length 10   loss 0.006193
 #     step 500   length 10   loss 0.006625
-#     unrolled: 11 graphs, the loop: one
+#     unrolled: a network per length, loop: one
 #     largest difference in 600 losses: 0
 #
 # ## Graph or tape?
@@ -681,12 +684,12 @@ def train(steps=600, rate=0.3, batch=16, unrolled=False, session=None,
 # step):
 #
 #                    forward  backward  kept
-#     loop, Session       21       107    9344
-#     loop, compiled      21       110    9344
-#     tape                38       155    8321
+#     loop, Session       21        64    9344
+#     loop, compiled      19        68    9344
+#     tape                49       180    8321
 #
-# (On a machine shared with other work; a second run gave 23/109, 22/109
-# and 37/149.) The memory is the same in kind: eight or nine
+# (On a machine shared with other work; a second run gave 18/66, 20/65
+# and 43/141.) The memory is the same in kind: eight or nine
 # arrays of 16 × 8 numbers per step, the body's intermediate values,
 # which the backward pass reads.
 #
@@ -704,7 +707,7 @@ def train(steps=600, rate=0.3, batch=16, unrolled=False, session=None,
 if __name__ == "__main__":
     looped = train()
     unrolled = train(unrolled=True, report=0)
-    print("unrolled: 11 graphs, the loop: one")
+    print("unrolled: a network per length, loop: one")
     difference = np.max(np.abs(np.subtract(looped, unrolled)))
     print(f"largest difference in {len(looped)} losses: {difference:.3g}")
 

@@ -52,7 +52,8 @@ from tensor import Tensor, frozen
 # dtype by a trial run of `compute` on inputs of one element each. Here
 # the value exists as soon as the op does, so the output's shape and
 # dtype are simply its value's: NumPy gives a value the same dtype
-# whatever its size, so they are the dtypes graph mode infers. (A value
+# whatever its size, so they are the dtypes graph mode infers, where its
+# trial run infers one (`take`'s fails on one element). (A value
 # without them, such as `group`'s None, has the shape `()` and no
 # dtype.)
 class EagerTensor(Tensor):
@@ -65,6 +66,11 @@ class EagerTensor(Tensor):
     # as `sess.run` gives.
     def numpy(self):
         return np.array(self.value)[()]
+
+    # Here a value exists, so `if x > 0:` can ask it, as in TensorFlow 2:
+    # a single number answers (an array of several refuses, as NumPy does).
+    def __bool__(self):
+        return bool(self.value)
 
 
 # The tapes now open, innermost last, one list for each thread, as in

@@ -228,8 +228,7 @@ class Graph:
         # Only tensors on a path from an x to `y` need a gradient: walk
         # forward from the xs, marking them *live*. Integers and booleans
         # have no derivative: never live, their gradient is None.
-        live = set()
-        stack = [x for x in xs if x in users]
+        live, stack = set(), [x for x in xs if x in users]
         while stack:
             t = stack.pop()
             if t not in live and (t.dtype is None or t.dtype.kind in "fc"):

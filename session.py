@@ -105,8 +105,7 @@ class Session:
     # state only at its very end, if it succeeded: a run that raises leaves
     # every weight as it was, never half of them updated.
     def run(self, fetches, feed_dict=None):
-        tensors = tuple(flatten(fetches))
-        feeds = feed_dict or {}
+        tensors, feeds = tuple(flatten(fetches)), feed_dict or {}
         plan = self.planned(tensors, frozenset(feeds))
         constants, variables, steps, assigns = plan
 

@@ -41,10 +41,11 @@ class Tensor:
 
     # ## Operators
     #
-    # Each operator adds one op and returns its output, so that
-    # `weights0 - grad0` reads as the arithmetic it stands for; the reflected
-    # forms serve `1 - t`. Tensors are dictionary keys (feeds, state), so
-    # `==` keeps meaning identity.
+    # Each operator adds one op and returns its output, so `weights0 - grad0`
+    # reads as arithmetic; the reflected forms serve `1 - t`. Tensors are
+    # dictionary keys (feeds, state), so `==` keeps meaning identity. And
+    # `if t:` is refused, as in TensorFlow: a tensor has no truth value
+    # until a session runs it.
     __add__ = lambda self, other: self.graph.add(self, other)
     __radd__ = lambda self, other: self.graph.add(other, self)
     __sub__ = lambda self, other: self.graph.sub(self, other)
@@ -60,6 +61,9 @@ class Tensor:
     __lt__ = lambda self, other: self.graph.less(self, other)
     __ge__ = lambda self, other: self.graph.greater_equal(self, other)
     __le__ = lambda self, other: self.graph.less_equal(self, other)
+
+    def __bool__(self):
+        raise TypeError(f"{self!r} is not True or False until run: use graph.cond")
 
     # (With an array on the left, `np.ones(3) * t`, NumPy would make an
     # array of tensors; this tells it to give up, so Python calls

@@ -80,6 +80,23 @@ def test_a_tape_follows_python_control_flow():
     assert tape.gradient(y, x).numpy() == 8 * 3.0**7 == 17496.0
 
 
+# An eager tensor holds its value, so Python's `if` and `while` can ask it
+# directly, as in TensorFlow 2; an array of several numbers refuses.
+def test_an_eager_tensor_is_a_python_bool_of_its_value():
+    graph = EagerGraph()
+    x = graph.tensor(3.0)
+    assert (x > 0) and not (x < 0)
+    with GradientTape() as tape:
+        y = x
+        for _ in range(5):  # (a tensor that counted as True would stop at once)
+            if y > 100:
+                break
+            y = y * y
+    assert tape.gradient(y, x).numpy() == 17496.0
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(graph.tensor(np.ones(2)) > 0)
+
+
 def test_a_graph_differentiates_before_it_runs():
     graph = Graph()
     x = graph.tensor()

@@ -267,3 +267,16 @@ def test_feeding_an_op_output_the_wrong_shape():
     middle = graph.sigmoid(w)
     with pytest.raises(ValueError, match=r"\(2, 3\)"):
         Session(graph).run(middle * 2, {middle: np.ones(3)})
+
+
+# `if x > 0:` while building cannot know the answer: the tensor refuses to
+# be a Python bool, naming itself, instead of counting as True (as any
+# object does by default) and silently taking the first branch.
+def test_a_tensor_refuses_to_be_a_python_bool():
+    graph = Graph()
+    x = graph.tensor()
+    with pytest.raises(TypeError, match=r"^greater#\d+ is not True or False until run"):
+        if x > 0:
+            pass
+    with pytest.raises(TypeError, match="use graph.cond"):
+        bool(x)
