@@ -462,10 +462,10 @@ class WhileOp(BaseOp):
 # gradient exists, every value its body computed, every turn: memory that
 # grows with the number of iterations, the same amount per turn.
 # (TensorFlow's loops also keep memory per turn, but only the values their
-# gradient reads.) The alternative keeps nothing and
-# recomputes: turn $t$'s values from $v_0$, turn by turn, which makes the
-# backward pass quadratic in $n$ (keeping a value every $\sqrt n$ turns
-# and recomputing from there costs one more forward pass instead).
+# gradient reads.) The alternative keeps nothing and recomputes: turn $t$'s
+# values from $v_0$, turn by turn, which makes the backward pass quadratic
+# in $n$ (keeping a value every $\sqrt n$ turns and recomputing from there
+# costs one more forward pass instead).
 #
 # Each backward turn feeds its subgraph three things: the saved values of
 # its forward turn, the captures, and the gradient carried from the turn
