@@ -190,7 +190,7 @@ def build_model(weights, rate=RATE, momentum=MOMENTUM):
 # ### Starting weights
 #
 # The weights start random, scaled so that signals neither grow nor shrink
-# as they pass through a layer, in mean square. A sum of 64 inputs $x$,
+# as they pass through a layer, in mean square. A sum of 64 inputs x,
 # each times a weight of mean 0 and variance v, has mean square
 # 64·v·E[x²], where E[x²] is the inputs' mean square, so v = 1/64 keeps it
 # the same. Relu then zeroes about half the units, halving it, so the
